@@ -326,11 +326,13 @@ func (*LocalStatusRequest) Descriptor() ([]byte, []int) {
 }
 
 type LocalStatusResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	NodeId        string                 `protobuf:"bytes,1,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"`
-	Shards        []*LocalShard          `protobuf:"bytes,2,rep,name=shards,proto3" json:"shards,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	NodeId string                 `protobuf:"bytes,1,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"`
+	Shards []*LocalShard          `protobuf:"bytes,2,rep,name=shards,proto3" json:"shards,omitempty"`
+	// meta_applied_index is how far this node has applied the meta group's log.
+	MetaAppliedIndex uint64 `protobuf:"varint,3,opt,name=meta_applied_index,json=metaAppliedIndex,proto3" json:"meta_applied_index,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *LocalStatusResponse) Reset() {
@@ -375,6 +377,13 @@ func (x *LocalStatusResponse) GetShards() []*LocalShard {
 		return x.Shards
 	}
 	return nil
+}
+
+func (x *LocalStatusResponse) GetMetaAppliedIndex() uint64 {
+	if x != nil {
+		return x.MetaAppliedIndex
+	}
+	return 0
 }
 
 type LocalShard struct {
@@ -1148,10 +1157,11 @@ const file_cairn_v1_cluster_proto_rawDesc = "" +
 	"\x13ReplicaAppliedEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\x04R\x05value:\x028\x01\"\x14\n" +
-	"\x12LocalStatusRequest\"\\\n" +
+	"\x12LocalStatusRequest\"\x8a\x01\n" +
 	"\x13LocalStatusResponse\x12\x17\n" +
 	"\anode_id\x18\x01 \x01(\tR\x06nodeId\x12,\n" +
-	"\x06shards\x18\x02 \x03(\v2\x14.cairn.v1.LocalShardR\x06shards\"\xc7\x01\n" +
+	"\x06shards\x18\x02 \x03(\v2\x14.cairn.v1.LocalShardR\x06shards\x12,\n" +
+	"\x12meta_applied_index\x18\x03 \x01(\x04R\x10metaAppliedIndex\"\xc7\x01\n" +
 	"\n" +
 	"LocalShard\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\rR\x02id\x12\x1d\n" +

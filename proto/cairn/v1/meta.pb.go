@@ -31,9 +31,14 @@ type MetaState struct {
 	Replicas uint32      `protobuf:"varint,2,opt,name=replicas,proto3" json:"replicas,omitempty"`
 	Nodes    []*NodeInfo `protobuf:"bytes,3,rep,name=nodes,proto3" json:"nodes,omitempty"`
 	// placement[i] is shard i's desired replica set.
-	Placement     []*ShardPlacement `protobuf:"bytes,4,rep,name=placement,proto3" json:"placement,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Placement []*ShardPlacement `protobuf:"bytes,4,rep,name=placement,proto3" json:"placement,omitempty"`
+	// initial_placement is the placement the cluster was bootstrapped with. A
+	// node bootstraps a shard's Raft group only when it is listed here for that
+	// shard and has no Raft state yet; replicas placed later start empty and
+	// are added by the shard's leader.
+	InitialPlacement []*ShardPlacement `protobuf:"bytes,5,rep,name=initial_placement,json=initialPlacement,proto3" json:"initial_placement,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *MetaState) Reset() {
@@ -90,6 +95,13 @@ func (x *MetaState) GetNodes() []*NodeInfo {
 func (x *MetaState) GetPlacement() []*ShardPlacement {
 	if x != nil {
 		return x.Placement
+	}
+	return nil
+}
+
+func (x *MetaState) GetInitialPlacement() []*ShardPlacement {
+	if x != nil {
+		return x.InitialPlacement
 	}
 	return nil
 }
@@ -228,12 +240,13 @@ var File_cairn_v1_meta_proto protoreflect.FileDescriptor
 
 const file_cairn_v1_meta_proto_rawDesc = "" +
 	"\n" +
-	"\x13cairn/v1/meta.proto\x12\bcairn.v1\"\xa1\x01\n" +
+	"\x13cairn/v1/meta.proto\x12\bcairn.v1\"\xe8\x01\n" +
 	"\tMetaState\x12\x16\n" +
 	"\x06shards\x18\x01 \x01(\rR\x06shards\x12\x1a\n" +
 	"\breplicas\x18\x02 \x01(\rR\breplicas\x12(\n" +
 	"\x05nodes\x18\x03 \x03(\v2\x12.cairn.v1.NodeInfoR\x05nodes\x126\n" +
-	"\tplacement\x18\x04 \x03(\v2\x18.cairn.v1.ShardPlacementR\tplacement\"\x8b\x01\n" +
+	"\tplacement\x18\x04 \x03(\v2\x18.cairn.v1.ShardPlacementR\tplacement\x12E\n" +
+	"\x11initial_placement\x18\x05 \x03(\v2\x18.cairn.v1.ShardPlacementR\x10initialPlacement\"\x8b\x01\n" +
 	"\bNodeInfo\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1b\n" +
 	"\tgrpc_addr\x18\x02 \x01(\tR\bgrpcAddr\x12\x1b\n" +
@@ -265,11 +278,12 @@ var file_cairn_v1_meta_proto_goTypes = []any{
 var file_cairn_v1_meta_proto_depIdxs = []int32{
 	1, // 0: cairn.v1.MetaState.nodes:type_name -> cairn.v1.NodeInfo
 	2, // 1: cairn.v1.MetaState.placement:type_name -> cairn.v1.ShardPlacement
-	2, // [2:2] is the sub-list for method output_type
-	2, // [2:2] is the sub-list for method input_type
-	2, // [2:2] is the sub-list for extension type_name
-	2, // [2:2] is the sub-list for extension extendee
-	0, // [0:2] is the sub-list for field type_name
+	2, // 2: cairn.v1.MetaState.initial_placement:type_name -> cairn.v1.ShardPlacement
+	3, // [3:3] is the sub-list for method output_type
+	3, // [3:3] is the sub-list for method input_type
+	3, // [3:3] is the sub-list for extension type_name
+	3, // [3:3] is the sub-list for extension extendee
+	0, // [0:3] is the sub-list for field type_name
 }
 
 func init() { file_cairn_v1_meta_proto_init() }

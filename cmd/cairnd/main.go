@@ -1,0 +1,180 @@
+// Command cairnd runs one node of a Cairn cluster.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/cairn-lake/cairn/node"
+)
+
+type flags struct {
+	id, dataDir                 string
+	grpcAddr, raftAddr, httpAdr string
+	advertise                   string
+	bootstrap, join             string
+	shards, replicas            int
+	dev                         bool
+	logLevel, raftLogLevel      string
+	logJSON                     bool
+	snapshotThreshold           uint64
+	trailingLogs                uint64
+	snapshotInterval            time.Duration
+}
+
+func main() {
+	var f flags
+	cmd := &cobra.Command{
+		Use:   "cairnd",
+		Short: "Run one node of a Cairn cluster",
+		Long: `cairnd runs one node of a Cairn cluster: the meta Raft group, the shard
+replicas placed on it, and the ingest, query and admin gRPC services.
+
+Start a single-node development cluster in ./data:
+  cairnd --dev
+
+Form a three-node cluster (every member gets the same --bootstrap list):
+  cairnd --id n1 --data-dir /var/lib/cairn --bootstrap n1=10.0.0.1:7500,n2=10.0.0.2:7500,n3=10.0.0.3:7500
+
+Add a node to a running cluster:
+  cairnd --id n4 --data-dir /var/lib/cairn --join 10.0.0.1:7400`,
+		Args:          cobra.NoArgs,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return run(cmd, f)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.id, "id", "", "node id, stable across restarts (default n1 with --dev)")
+	fl.StringVar(&f.dataDir, "data-dir", "", "directory for Raft logs, snapshots and event data (default ./data with --dev)")
+	fl.StringVar(&f.grpcAddr, "grpc-addr", "127.0.0.1:7400", "address for clients and peers (gRPC)")
+	fl.StringVar(&f.raftAddr, "raft-addr", "127.0.0.1:7500", "address for Raft traffic of every group")
+	fl.StringVar(&f.httpAdr, "http-addr", "127.0.0.1:7600", "address for /metrics, /healthz and /readyz (empty to disable)")
+	fl.StringVar(&f.advertise, "advertise", "", "host name or IP peers and clients use to reach this node, when it differs from the bind addresses (ports are those of the bind addresses)")
+	fl.StringVar(&f.bootstrap, "bootstrap", "", "form a new cluster from this static member list: id=raft-host:port,... (the same list on every member)")
+	fl.StringVar(&f.join, "join", "", "gRPC address (host:port) of a running member, to add this node to its cluster")
+	fl.IntVar(&f.shards, "shards", 8, "number of shard groups (used when the cluster is formed)")
+	fl.IntVar(&f.replicas, "replicas", 3, "replicas per shard (used when the cluster is formed; fewer when fewer nodes exist)")
+	fl.BoolVar(&f.dev, "dev", false, "single-node development cluster (1 replica) in ./data with the default addresses")
+	fl.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	fl.BoolVar(&f.logJSON, "log-json", false, "log as JSON lines")
+	fl.StringVar(&f.raftLogLevel, "raft-log-level", "warn", "log level of the Raft library")
+	fl.Uint64Var(&f.snapshotThreshold, "raft-snapshot-threshold", 0, "Raft entries between snapshots (0 = default)")
+	fl.Uint64Var(&f.trailingLogs, "raft-trailing-logs", 0, "Raft entries kept after a snapshot (0 = default)")
+	fl.DurationVar(&f.snapshotInterval, "raft-snapshot-interval", 0, "how often Raft checks whether to snapshot (0 = default)")
+	if err := cmd.Execute(); err != nil {
+		fmt.Fprintf(os.Stderr, "cairnd: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+func run(cmd *cobra.Command, f flags) error {
+	// 1. Logging.
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
+		return fmt.Errorf("--log-level %q: want debug, info, warn or error", f.logLevel)
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	var h slog.Handler = slog.NewTextHandler(os.Stderr, opts)
+	if f.logJSON {
+		h = slog.NewJSONHandler(os.Stderr, opts)
+	}
+	log := slog.New(h)
+	slog.SetDefault(log)
+
+	// 2. Configuration.
+	cfg := node.Config{
+		ID: f.id, DataDir: f.dataDir,
+		GRPCAddr: f.grpcAddr, RaftAddr: f.raftAddr, HTTPAddr: f.httpAdr,
+		Join: f.join, Shards: f.shards, Replicas: f.replicas,
+		SnapshotThreshold: f.snapshotThreshold, TrailingLogs: f.trailingLogs, SnapshotInterval: f.snapshotInterval,
+		RaftLogLevel: f.raftLogLevel, Logger: log,
+	}
+	if f.dev {
+		if f.bootstrap != "" || f.join != "" {
+			return errors.New("--dev runs a single-node cluster; it excludes --bootstrap and --join")
+		}
+		if cfg.ID == "" {
+			cfg.ID = "n1"
+		}
+		if cfg.DataDir == "" {
+			cfg.DataDir = "data"
+		}
+		if !cmd.Flags().Changed("replicas") {
+			cfg.Replicas = 1
+		}
+		f.bootstrap = cfg.ID + "=" + f.raftAddr
+		log.Info("development mode: single-node cluster", "data_dir", cfg.DataDir, "replicas", cfg.Replicas)
+	}
+	if f.bootstrap != "" {
+		peers, err := node.ParsePeers(f.bootstrap)
+		if err != nil {
+			return err
+		}
+		cfg.Bootstrap = peers
+	}
+	if f.advertise != "" {
+		cfg.AdvertiseGRPC = withHost(f.advertise, f.grpcAddr)
+		cfg.AdvertiseRaft = withHost(f.advertise, f.raftAddr)
+		if f.httpAdr != "" {
+			cfg.AdvertiseHTTP = withHost(f.advertise, f.httpAdr)
+		}
+	}
+	if len(cfg.Bootstrap) == 0 && cfg.Join == "" && !hasState(cfg.DataDir) {
+		return errors.New("nothing to start: give --bootstrap to form a new cluster, --join to enter a running one, or --dev for a single-node cluster (a restart from an existing --data-dir needs neither)")
+	}
+
+	// 3. Start the node.
+	n, err := node.New(cfg)
+	if err != nil {
+		return err
+	}
+	if err := n.Start(); err != nil {
+		n.Close()
+		return err
+	}
+
+	// 4. Run until SIGINT or SIGTERM, then shut down gracefully.
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	s := <-sig
+	log.Info("signal received; shutting down", "signal", s.String())
+	go func() {
+		<-sig
+		log.Error("second signal; exiting now")
+		os.Exit(1)
+	}()
+	return n.Close()
+}
+
+// withHost replaces the host of a bind address with the advertised host.
+func withHost(host, bind string) string {
+	_, port, err := net.SplitHostPort(bind)
+	if err != nil {
+		return bind
+	}
+	if strings.Contains(host, ":") && !strings.HasPrefix(host, "[") {
+		if h, _, err := net.SplitHostPort(host); err == nil {
+			host = h
+		}
+	}
+	return net.JoinHostPort(host, port)
+}
+
+func hasState(dir string) bool {
+	if dir == "" {
+		return false
+	}
+	_, err := os.Stat(dir + "/NODE_ID")
+	return err == nil
+}

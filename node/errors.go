@@ -1,0 +1,72 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+// Errors returned by the node package. They are mapped to gRPC status codes
+// in one place, toStatus.
+var (
+	// ErrNotLeader: the call must run on a group's leader and this replica
+	// is not it. The error text names the leader when one is known.
+	ErrNotLeader = errors.New("not the leader")
+	// ErrNoLeader: the group has no leader right now (election under way or
+	// no quorum).
+	ErrNoLeader = errors.New("no leader")
+	// ErrUnknownShard: the shard id is outside the cluster's shard map.
+	ErrUnknownShard = errors.New("unknown shard")
+	// ErrNotHosted: this node holds no replica of the shard.
+	ErrNotHosted = errors.New("shard not hosted on this node")
+	// ErrUnknownNode: no node with that id is registered.
+	ErrUnknownNode = errors.New("unknown node")
+	// ErrNotInitialized: the meta group has not yet recorded the shard map.
+	ErrNotInitialized = errors.New("cluster not initialized yet")
+	// ErrShuttingDown: the node is stopping.
+	ErrShuttingDown = errors.New("node is shutting down")
+)
+
+// notLeaderError is ErrNotLeader with the leader this replica knows of.
+type notLeaderError struct {
+	group  string
+	leader string // node id, "" when unknown
+}
+
+func (e *notLeaderError) Error() string {
+	if e.leader == "" {
+		return fmt.Sprintf("%s: not the leader, and no leader is known", e.group)
+	}
+	return fmt.Sprintf("%s: not the leader; leader is %s", e.group, e.leader)
+}
+
+func (e *notLeaderError) Unwrap() error { return ErrNotLeader }
+
+// toStatus maps an error of this package to a gRPC status error.
+func toStatus(err error) error {
+	if err == nil {
+		return nil
+	}
+	if _, ok := status.FromError(err); ok {
+		return err
+	}
+	switch {
+	case errors.Is(err, ErrNotLeader):
+		return status.Error(codes.FailedPrecondition, err.Error())
+	case errors.Is(err, ErrNoLeader), errors.Is(err, ErrShuttingDown), errors.Is(err, ErrNotInitialized):
+		return status.Error(codes.Unavailable, err.Error())
+	case errors.Is(err, ErrUnknownShard), errors.Is(err, ErrUnknownNode):
+		return status.Error(codes.NotFound, err.Error())
+	case errors.Is(err, ErrNotHosted):
+		return status.Error(codes.FailedPrecondition, err.Error())
+	case errors.Is(err, context.DeadlineExceeded):
+		return status.Error(codes.DeadlineExceeded, err.Error())
+	case errors.Is(err, context.Canceled):
+		return status.Error(codes.Canceled, err.Error())
+	default:
+		return status.Error(codes.Internal, err.Error())
+	}
+}

@@ -1,0 +1,139 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/valyala/fastjson"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	cairnv1 "github.com/cairn-lake/cairn/proto/cairn/v1"
+	"github.com/cairn-lake/cairn/storage"
+	"github.com/cairn-lake/cairn/storage/event"
+)
+
+// maxBatchesPerStream bounds the batches of one stream being processed at
+// once; the stream's reader waits beyond that (backpressure to the agent).
+const maxBatchesPerStream = 32
+
+// maxEventsPerBatch bounds one IngestRequest.
+const maxEventsPerBatch = 10000
+
+type ingestService struct {
+	cairnv1.UnimplementedIngestServiceServer
+	n *Node
+}
+
+// Ingest reads batches, processes up to maxBatchesPerStream concurrently and
+// answers each with one result per event once its events are committed and
+// applied. A bad event only fails itself.
+func (s *ingestService) Ingest(stream cairnv1.IngestService_IngestServer) error {
+	ctx := stream.Context()
+	var sendMu sync.Mutex
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, maxBatchesPerStream)
+	sendErr := make(chan error, 1)
+	defer wg.Wait()
+	for {
+		req, err := stream.Recv()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if len(req.Events) > maxEventsPerBatch {
+			return status.Errorf(codes.InvalidArgument, "batch %d has %d events; the limit is %d", req.Seq, len(req.Events), maxEventsPerBatch)
+		}
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+			return ctx.Err()
+		case err := <-sendErr:
+			return err
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			resp := s.n.ingestBatch(ctx, req)
+			sendMu.Lock()
+			err := stream.Send(resp)
+			sendMu.Unlock()
+			if err != nil {
+				select {
+				case sendErr <- err:
+				default:
+				}
+			}
+		}()
+	}
+}
+
+// ingestBatch validates, routes and stores one batch.
+func (n *Node) ingestBatch(ctx context.Context, req *cairnv1.IngestRequest) *cairnv1.IngestResponse {
+	now := time.Now()
+	results := make([]*cairnv1.EventResult, len(req.Events))
+	type part struct {
+		idx    []int
+		events []*cairnv1.Event
+	}
+	parts := map[uint32]*part{}
+	st := n.metaFSM.State()
+	for i, raw := range req.Events {
+		ev, err := event.Parse(raw, now)
+		if err == nil {
+			err = storage.ValidateEvent(ev)
+		}
+		if err != nil {
+			results[i] = &cairnv1.EventResult{Status: cairnv1.EventStatus_EVENT_STATUS_REJECTED, EventId: peekEventID(raw), Reason: err.Error()}
+			continue
+		}
+		results[i] = &cairnv1.EventResult{EventId: ev.EventId}
+		if st.Shards == 0 {
+			results[i].Status = cairnv1.EventStatus_EVENT_STATUS_FAILED
+			results[i].Reason = ErrNotInitialized.Error()
+			continue
+		}
+		sh := ShardFor(ev.Account, st.Shards)
+		p := parts[sh]
+		if p == nil {
+			p = &part{}
+			parts[sh] = p
+		}
+		p.idx = append(p.idx, i)
+		p.events = append(p.events, ev)
+	}
+	var wg sync.WaitGroup
+	for sh, p := range parts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			statuses, err := n.writeShard(ctx, sh, p.events)
+			for j, i := range p.idx {
+				if err != nil {
+					results[i].Status = cairnv1.EventStatus_EVENT_STATUS_FAILED
+					results[i].Reason = err.Error()
+					continue
+				}
+				results[i].Status = statuses[j]
+			}
+		}()
+	}
+	wg.Wait()
+	n.metrics.countResults(results)
+	return &cairnv1.IngestResponse{Seq: req.Seq, Results: results}
+}
+
+// peekEventID returns the eventID of a rejected record when it can be read,
+// so the sender can tell which event was rejected.
+func peekEventID(raw []byte) string {
+	if len(raw) > event.MaxEventSize {
+		return ""
+	}
+	return fastjson.GetString(raw, "eventID")
+}

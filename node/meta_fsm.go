@@ -1,0 +1,227 @@
+package node
+
+import (
+	"fmt"
+	"io"
+	"sync"
+
+	"github.com/hashicorp/raft"
+	"google.golang.org/protobuf/proto"
+
+	cairnv1 "github.com/cairn-lake/cairn/proto/cairn/v1"
+)
+
+// metaFSM is the state machine of the meta group: the node registry and the
+// shard map. The state is small and kept in memory; a snapshot is the whole
+// message. Apply is deterministic: it only reads the entry and the state.
+type metaFSM struct {
+	mu    sync.RWMutex
+	state *cairnv1.MetaState
+	// changed is closed and replaced on every applied change, so watchers
+	// wake up without polling.
+	changed chan struct{}
+}
+
+func newMetaFSM() *metaFSM {
+	return &metaFSM{state: &cairnv1.MetaState{}, changed: make(chan struct{})}
+}
+
+// State returns a copy of the current state; callers may keep it.
+func (f *metaFSM) State() *cairnv1.MetaState {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	return proto.Clone(f.state).(*cairnv1.MetaState)
+}
+
+// Changed returns a channel closed at the next applied change.
+func (f *metaFSM) Changed() <-chan struct{} {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	return f.changed
+}
+
+func (f *metaFSM) Apply(l *raft.Log) any {
+	var cmd cairnv1.Command
+	if err := proto.Unmarshal(l.Data, &cmd); err != nil {
+		panic(fmt.Sprintf("meta: cannot decode raft entry %d: %v", l.Index, err))
+	}
+	f.mu.Lock()
+	defer func() {
+		close(f.changed)
+		f.changed = make(chan struct{})
+		f.mu.Unlock()
+	}()
+	switch cmd.Type {
+	case cairnv1.CommandType_COMMAND_TYPE_META_INIT:
+		var m cairnv1.MetaInit
+		mustUnmarshal(l, cmd.Payload, &m)
+		return f.applyInit(&m)
+	case cairnv1.CommandType_COMMAND_TYPE_META_REGISTER_NODE:
+		var m cairnv1.NodeInfo
+		mustUnmarshal(l, cmd.Payload, &m)
+		return f.applyRegister(&m)
+	case cairnv1.CommandType_COMMAND_TYPE_META_SET_PLACEMENT:
+		var m cairnv1.MetaPlacement
+		mustUnmarshal(l, cmd.Payload, &m)
+		f.applyPlacement(m.Placement)
+		return nil
+	case cairnv1.CommandType_COMMAND_TYPE_META_REMOVE_NODE:
+		var m cairnv1.MetaRemoveNode
+		mustUnmarshal(l, cmd.Payload, &m)
+		for _, n := range f.state.Nodes {
+			if n.Id == m.Id {
+				n.Removed = true
+			}
+		}
+		f.applyPlacement(m.Placement)
+		return nil
+	default:
+		panic(fmt.Sprintf("meta: raft entry %d has unknown command type %v", l.Index, cmd.Type))
+	}
+}
+
+func mustUnmarshal(l *raft.Log, b []byte, m proto.Message) {
+	if err := proto.Unmarshal(b, m); err != nil {
+		panic(fmt.Sprintf("cannot decode payload of raft entry %d: %v", l.Index, err))
+	}
+}
+
+func (f *metaFSM) applyInit(m *cairnv1.MetaInit) error {
+	if f.state.Shards != 0 {
+		return fmt.Errorf("cluster already initialized with %d shards", f.state.Shards)
+	}
+	f.state.Shards = m.Shards
+	f.state.Replicas = m.Replicas
+	for _, n := range m.Nodes {
+		f.applyRegister(n)
+	}
+	f.state.Placement = clonePlacement(m.Placement)
+	f.state.InitialPlacement = clonePlacement(m.Placement)
+	return nil
+}
+
+// applyRegister adds a node or updates the addresses it reports. Empty
+// fields do not overwrite known ones.
+func (f *metaFSM) applyRegister(m *cairnv1.NodeInfo) error {
+	for _, n := range f.state.Nodes {
+		if n.Id != m.Id {
+			continue
+		}
+		if n.Removed {
+			return fmt.Errorf("node %s was removed from the cluster; start it with a new id and an empty data dir", m.Id)
+		}
+		if m.GrpcAddr != "" {
+			n.GrpcAddr = m.GrpcAddr
+		}
+		if m.RaftAddr != "" {
+			n.RaftAddr = m.RaftAddr
+		}
+		if m.HttpAddr != "" {
+			n.HttpAddr = m.HttpAddr
+		}
+		return nil
+	}
+	c := proto.Clone(m).(*cairnv1.NodeInfo)
+	c.Removed = false
+	f.state.Nodes = append(f.state.Nodes, c)
+	return nil
+}
+
+func (f *metaFSM) applyPlacement(ps []*cairnv1.ShardPlacement) {
+	for _, p := range ps {
+		replaced := false
+		for i, cur := range f.state.Placement {
+			if cur.Shard == p.Shard {
+				f.state.Placement[i] = proto.Clone(p).(*cairnv1.ShardPlacement)
+				replaced = true
+			}
+		}
+		if !replaced {
+			f.state.Placement = append(f.state.Placement, proto.Clone(p).(*cairnv1.ShardPlacement))
+		}
+	}
+}
+
+func clonePlacement(ps []*cairnv1.ShardPlacement) []*cairnv1.ShardPlacement {
+	out := make([]*cairnv1.ShardPlacement, len(ps))
+	for i, p := range ps {
+		out[i] = proto.Clone(p).(*cairnv1.ShardPlacement)
+	}
+	return out
+}
+
+func (f *metaFSM) Snapshot() (raft.FSMSnapshot, error) {
+	b, err := proto.Marshal(f.State())
+	if err != nil {
+		return nil, fmt.Errorf("cannot encode meta state: %w", err)
+	}
+	return metaSnapshot(b), nil
+}
+
+func (f *metaFSM) Restore(rc io.ReadCloser) error {
+	defer rc.Close()
+	b, err := io.ReadAll(rc)
+	if err != nil {
+		return fmt.Errorf("cannot read meta snapshot: %w", err)
+	}
+	var st cairnv1.MetaState
+	if err := proto.Unmarshal(b, &st); err != nil {
+		return fmt.Errorf("cannot decode meta snapshot: %w", err)
+	}
+	f.mu.Lock()
+	f.state = &st
+	close(f.changed)
+	f.changed = make(chan struct{})
+	f.mu.Unlock()
+	return nil
+}
+
+type metaSnapshot []byte
+
+func (s metaSnapshot) Persist(sink raft.SnapshotSink) error {
+	if _, err := sink.Write(s); err != nil {
+		sink.Cancel()
+		return fmt.Errorf("cannot write meta snapshot: %w", err)
+	}
+	return sink.Close()
+}
+
+func (s metaSnapshot) Release() {}
+
+// Helpers over a MetaState.
+
+func findNode(st *cairnv1.MetaState, id string) *cairnv1.NodeInfo {
+	for _, n := range st.Nodes {
+		if n.Id == id {
+			return n
+		}
+	}
+	return nil
+}
+
+func shardPlacement(st *cairnv1.MetaState, shard uint32) *cairnv1.ShardPlacement {
+	for _, p := range st.Placement {
+		if p.Shard == shard {
+			return p
+		}
+	}
+	return nil
+}
+
+func initialReplicas(st *cairnv1.MetaState, shard uint32) []string {
+	for _, p := range st.InitialPlacement {
+		if p.Shard == shard {
+			return p.Replicas
+		}
+	}
+	return nil
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

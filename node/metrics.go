@@ -1,0 +1,130 @@
+package node
+
+import (
+	"strconv"
+
+	"github.com/hashicorp/raft"
+	"github.com/prometheus/client_golang/prometheus"
+
+	cairnv1 "github.com/cairn-lake/cairn/proto/cairn/v1"
+)
+
+// metrics are one node's Prometheus metrics, in a registry of its own so that
+// several nodes can live in one process (tests).
+type metrics struct {
+	reg          *prometheus.Registry
+	ingested     *prometheus.CounterVec
+	applyLatency prometheus.Histogram
+}
+
+func newMetrics() *metrics {
+	m := &metrics{
+		reg: prometheus.NewRegistry(),
+		ingested: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "cairn_ingest_events_total",
+			Help: "Events answered on the ingest stream, by result.",
+		}, []string{"status"}),
+		applyLatency: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "cairn_shard_commit_seconds",
+			Help:    "Time from proposing a shard entry to its being applied on the leader.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
+		}),
+	}
+	m.reg.MustRegister(m.ingested, m.applyLatency,
+		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+	return m
+}
+
+func (m *metrics) countResults(rs []*cairnv1.EventResult) {
+	var counts [5]int
+	for _, r := range rs {
+		if int(r.Status) < len(counts) {
+			counts[r.Status]++
+		}
+	}
+	for st, c := range counts {
+		if c > 0 {
+			m.ingested.WithLabelValues(statusLabel(cairnv1.EventStatus(st))).Add(float64(c))
+		}
+	}
+}
+
+func statusLabel(s cairnv1.EventStatus) string {
+	switch s {
+	case cairnv1.EventStatus_EVENT_STATUS_STORED:
+		return "stored"
+	case cairnv1.EventStatus_EVENT_STATUS_DUPLICATE:
+		return "duplicate"
+	case cairnv1.EventStatus_EVENT_STATUS_REJECTED:
+		return "rejected"
+	case cairnv1.EventStatus_EVENT_STATUS_FAILED:
+		return "failed"
+	default:
+		return "unspecified"
+	}
+}
+
+// groupCollector reports Raft and Pebble state of every group on the node at
+// scrape time.
+type groupCollector struct{ n *Node }
+
+var (
+	descRaftState   = prometheus.NewDesc("cairn_raft_leader", "1 when this node leads the group.", []string{"group"}, nil)
+	descRaftTerm    = prometheus.NewDesc("cairn_raft_term", "Current Raft term.", []string{"group"}, nil)
+	descRaftCommit  = prometheus.NewDesc("cairn_raft_commit_index", "Raft commit index.", []string{"group"}, nil)
+	descRaftApplied = prometheus.NewDesc("cairn_raft_applied_index", "Raft applied index.", []string{"group"}, nil)
+	descLastContact = prometheus.NewDesc("cairn_raft_last_contact_seconds", "Seconds since the leader was last heard from (followers).", []string{"group"}, nil)
+	descEvents      = prometheus.NewDesc("cairn_shard_events", "Events stored in the local replica.", []string{"shard"}, nil)
+	descL0Files     = prometheus.NewDesc("cairn_pebble_l0_files", "Pebble L0 files.", []string{"shard"}, nil)
+	descL0Sub       = prometheus.NewDesc("cairn_pebble_l0_sublevels", "Pebble L0 sublevels.", []string{"shard"}, nil)
+	descCompDebt    = prometheus.NewDesc("cairn_pebble_compaction_debt_bytes", "Pebble estimated compaction debt.", []string{"shard"}, nil)
+	descStalls      = prometheus.NewDesc("cairn_pebble_write_stalls_total", "Pebble write stalls.", []string{"shard"}, nil)
+	descDiskBytes   = prometheus.NewDesc("cairn_pebble_disk_bytes", "Bytes of the replica's Pebble files.", []string{"shard"}, nil)
+)
+
+func (c groupCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{descRaftState, descRaftTerm, descRaftCommit, descRaftApplied, descLastContact, descEvents, descL0Files, descL0Sub, descCompDebt, descStalls, descDiskBytes} {
+		ch <- d
+	}
+}
+
+func (c groupCollector) Collect(ch chan<- prometheus.Metric) {
+	raftMetrics := func(name string, r *raft.Raft) {
+		leader := 0.0
+		if r.State() == raft.Leader {
+			leader = 1
+		}
+		ch <- prometheus.MustNewConstMetric(descRaftState, prometheus.GaugeValue, leader, name)
+		ch <- prometheus.MustNewConstMetric(descRaftTerm, prometheus.GaugeValue, float64(r.CurrentTerm()), name)
+		ch <- prometheus.MustNewConstMetric(descRaftCommit, prometheus.GaugeValue, float64(r.CommitIndex()), name)
+		ch <- prometheus.MustNewConstMetric(descRaftApplied, prometheus.GaugeValue, float64(r.AppliedIndex()), name)
+		if lc := r.LastContact(); !lc.IsZero() && leader == 0 {
+			ch <- prometheus.MustNewConstMetric(descLastContact, prometheus.GaugeValue, timeSince(lc), name)
+		}
+	}
+	if c.n.meta != nil {
+		raftMetrics("meta", c.n.meta.raft)
+	}
+	c.n.mu.RLock()
+	shards := make([]*shard, 0, len(c.n.shards))
+	for _, s := range c.n.shards {
+		shards = append(shards, s)
+	}
+	c.n.mu.RUnlock()
+	for _, s := range shards {
+		id := strconv.Itoa(int(s.id))
+		raftMetrics("shard-"+id, s.group.raft)
+		db, release := s.fsm.DB()
+		m := db.Metrics()
+		stalls, _ := db.WriteStalls()
+		ch <- prometheus.MustNewConstMetric(descEvents, prometheus.GaugeValue, float64(db.EventCount()), id)
+		if du, err := db.DiskUsage(); err == nil {
+			ch <- prometheus.MustNewConstMetric(descDiskBytes, prometheus.GaugeValue, float64(du), id)
+		}
+		release()
+		ch <- prometheus.MustNewConstMetric(descL0Files, prometheus.GaugeValue, float64(m.Levels[0].TablesCount), id)
+		ch <- prometheus.MustNewConstMetric(descL0Sub, prometheus.GaugeValue, float64(m.Levels[0].Sublevels), id)
+		ch <- prometheus.MustNewConstMetric(descCompDebt, prometheus.GaugeValue, float64(m.Compact.EstimatedDebt), id)
+		ch <- prometheus.MustNewConstMetric(descStalls, prometheus.CounterValue, float64(stalls), id)
+	}
+}

@@ -1,0 +1,250 @@
+package node
+
+import (
+	"context"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/raft"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	cairnv1 "github.com/cairn-lake/cairn/proto/cairn/v1"
+)
+
+func (n *Node) startGRPC() {
+	n.grpcServer = grpc.NewServer(grpc.MaxRecvMsgSize(64<<20), grpc.MaxSendMsgSize(64<<20))
+	cairnv1.RegisterIngestServiceServer(n.grpcServer, &ingestService{n: n})
+	cairnv1.RegisterClusterServiceServer(n.grpcServer, &clusterService{n: n})
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		if err := n.grpcServer.Serve(n.grpcLis); err != nil && !n.closed.Load() {
+			n.log.Error("grpc server stopped", "err", err)
+		}
+	}()
+}
+
+type clusterService struct {
+	cairnv1.UnimplementedClusterServiceServer
+	n *Node
+}
+
+func (s *clusterService) Status(ctx context.Context, _ *cairnv1.StatusRequest) (*cairnv1.StatusResponse, error) {
+	st, err := s.n.clusterStatus(ctx)
+	return st, toStatus(err)
+}
+
+func (s *clusterService) LocalStatus(context.Context, *cairnv1.LocalStatusRequest) (*cairnv1.LocalStatusResponse, error) {
+	return s.n.localStatus(), nil
+}
+
+func (s *clusterService) Join(ctx context.Context, req *cairnv1.JoinRequest) (*cairnv1.JoinResponse, error) {
+	if !s.n.meta.isLeader() {
+		c, err := s.n.metaLeaderClient()
+		if err != nil {
+			return nil, toStatus(err)
+		}
+		return c.Join(ctx, req)
+	}
+	st, err := s.n.join(req)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &cairnv1.JoinResponse{State: st}, nil
+}
+
+func (s *clusterService) RemoveNode(ctx context.Context, req *cairnv1.RemoveNodeRequest) (*cairnv1.RemoveNodeResponse, error) {
+	if !s.n.meta.isLeader() {
+		c, err := s.n.metaLeaderClient()
+		if err != nil {
+			return nil, toStatus(err)
+		}
+		return c.RemoveNode(ctx, req)
+	}
+	moved, err := s.n.removeNode(req.Id)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &cairnv1.RemoveNodeResponse{Moved: moved}, nil
+}
+
+func (s *clusterService) Register(ctx context.Context, req *cairnv1.RegisterRequest) (*cairnv1.RegisterResponse, error) {
+	if req.Node == nil || req.Node.Id == "" {
+		return nil, status.Error(codes.InvalidArgument, "register needs a node id")
+	}
+	if !s.n.meta.isLeader() {
+		c, err := s.n.metaLeaderClient()
+		if err != nil {
+			return nil, toStatus(err)
+		}
+		return c.Register(ctx, req)
+	}
+	cur := findNode(s.n.metaFSM.State(), req.Node.Id)
+	if cur != nil && cur.GrpcAddr == req.Node.GrpcAddr && cur.RaftAddr == req.Node.RaftAddr && cur.HttpAddr == req.Node.HttpAddr {
+		return &cairnv1.RegisterResponse{}, nil
+	}
+	if err := s.n.proposeMeta(cairnv1.CommandType_COMMAND_TYPE_META_REGISTER_NODE, req.Node); err != nil {
+		return nil, toStatus(err)
+	}
+	return &cairnv1.RegisterResponse{}, nil
+}
+
+func (s *clusterService) Write(ctx context.Context, req *cairnv1.WriteRequest) (*cairnv1.WriteResponse, error) {
+	return s.n.serveWrite(ctx, req)
+}
+
+func (s *clusterService) ShardDigest(ctx context.Context, req *cairnv1.ShardDigestRequest) (*cairnv1.ShardDigestResponse, error) {
+	sh := s.n.shard(req.Shard)
+	if sh == nil {
+		return nil, toStatus(ErrNotHosted)
+	}
+	if req.Barrier {
+		if !sh.group.isLeader() {
+			return nil, toStatus(sh.group.notLeader())
+		}
+		if err := sh.group.raft.Barrier(10 * time.Second).Error(); err != nil {
+			return nil, status.Errorf(codes.Unavailable, "shard %d: barrier: %v", req.Shard, err)
+		}
+	}
+	db, release := sh.fsm.DB()
+	defer release()
+	applied, events, digest, err := db.Digest()
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &cairnv1.ShardDigestResponse{Shard: req.Shard, NodeId: s.n.cfg.ID, AppliedIndex: applied, Events: events, Digest: digest}, nil
+}
+
+func (s *clusterService) ShardEventIDs(req *cairnv1.ShardEventIDsRequest, stream cairnv1.ClusterService_ShardEventIDsServer) error {
+	sh := s.n.shard(req.Shard)
+	if sh == nil {
+		return toStatus(ErrNotHosted)
+	}
+	db, release := sh.fsm.DB()
+	defer release()
+	var chunk []*cairnv1.EventKey
+	err := db.ScanEventKeys(func(account, eventID string) error {
+		chunk = append(chunk, &cairnv1.EventKey{Account: account, EventId: eventID})
+		if len(chunk) == 5000 {
+			err := stream.Send(&cairnv1.ShardEventIDsResponse{Keys: chunk})
+			chunk = nil
+			return err
+		}
+		return nil
+	})
+	if err != nil {
+		return toStatus(err)
+	}
+	if len(chunk) > 0 {
+		return stream.Send(&cairnv1.ShardEventIDsResponse{Keys: chunk})
+	}
+	return nil
+}
+
+// localStatus is this node's own view of its replicas.
+func (n *Node) localStatus() *cairnv1.LocalStatusResponse {
+	n.mu.RLock()
+	shards := make([]*shard, 0, len(n.shards))
+	for _, s := range n.shards {
+		shards = append(shards, s)
+	}
+	n.mu.RUnlock()
+	resp := &cairnv1.LocalStatusResponse{NodeId: n.cfg.ID, MetaAppliedIndex: n.meta.raft.AppliedIndex()}
+	for _, s := range shards {
+		resp.Shards = append(resp.Shards, s.localStatus())
+	}
+	sort.Slice(resp.Shards, func(i, j int) bool { return resp.Shards[i].Id < resp.Shards[j].Id })
+	return resp
+}
+
+// clusterStatus asks every registered node for its local status and merges
+// the answers with the meta group's registry and shard map.
+func (n *Node) clusterStatus(ctx context.Context) (*cairnv1.StatusResponse, error) {
+	st := n.metaFSM.State()
+	if st.Shards == 0 {
+		return nil, ErrNotInitialized
+	}
+	suffrage := map[string]string{}
+	if conf, err := n.meta.configuration(); err == nil {
+		for _, s := range conf.Servers {
+			if s.Suffrage == raft.Voter {
+				suffrage[string(s.ID)] = "voter"
+			} else {
+				suffrage[string(s.ID)] = "nonvoter"
+			}
+		}
+	}
+	locals := make([]*cairnv1.LocalStatusResponse, len(st.Nodes))
+	var wg sync.WaitGroup
+	for i, node := range st.Nodes {
+		if node.Removed {
+			continue
+		}
+		if node.Id == n.cfg.ID {
+			locals[i] = n.localStatus()
+			continue
+		}
+		if node.GrpcAddr == "" {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+			defer cancel()
+			if resp, err := n.peers.client(node.GrpcAddr).LocalStatus(cctx, &cairnv1.LocalStatusRequest{}); err == nil {
+				locals[i] = resp
+			}
+		}()
+	}
+	wg.Wait()
+	resp := &cairnv1.StatusResponse{MetaLeader: n.meta.leader()}
+	byShard := map[uint32]map[string]*cairnv1.LocalShard{}
+	for i, node := range st.Nodes {
+		ns := &cairnv1.NodeStatus{Id: node.Id, GrpcAddr: node.GrpcAddr, RaftAddr: node.RaftAddr, HttpAddr: node.HttpAddr, MetaSuffrage: suffrage[node.Id]}
+		switch {
+		case node.Removed:
+			ns.State = "removed"
+		case locals[i] != nil && ns.MetaSuffrage == "nonvoter":
+			ns.State = "joining"
+		case locals[i] != nil:
+			ns.State = "alive"
+		default:
+			ns.State = "unreachable"
+		}
+		resp.Nodes = append(resp.Nodes, ns)
+		if locals[i] == nil {
+			continue
+		}
+		for _, ls := range locals[i].Shards {
+			if byShard[ls.Id] == nil {
+				byShard[ls.Id] = map[string]*cairnv1.LocalShard{}
+			}
+			byShard[ls.Id][node.Id] = ls
+		}
+	}
+	sort.Slice(resp.Nodes, func(i, j int) bool { return resp.Nodes[i].Id < resp.Nodes[j].Id })
+	for _, p := range st.Placement {
+		ss := &cairnv1.ShardStatus{Id: p.Shard, Replicas: append([]string(nil), p.Replicas...), ReplicaApplied: map[string]uint64{}}
+		var leader *cairnv1.LocalShard
+		for id, ls := range byShard[p.Shard] {
+			ss.ReplicaApplied[id] = ls.AppliedIndex
+			if ls.RaftState == raft.Leader.String() && (leader == nil || ls.Term > leader.Term) {
+				leader = ls
+				ss.Leader = id
+			}
+			if ls.AppliedIndex > ss.AppliedIndex {
+				ss.AppliedIndex, ss.Events = ls.AppliedIndex, ls.Events
+			}
+		}
+		if leader != nil {
+			ss.AppliedIndex, ss.Events = leader.AppliedIndex, leader.Events
+		}
+		resp.Shards = append(resp.Shards, ss)
+	}
+	sort.Slice(resp.Shards, func(i, j int) bool { return resp.Shards[i].Id < resp.Shards[j].Id })
+	return resp, nil
+}
