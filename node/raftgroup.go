@@ -9,6 +9,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/raft"
 	wal "github.com/hashicorp/raft-wal"
+	"github.com/hashicorp/raft-wal/metadb"
 )
 
 // Group ids on the shared Raft listener: the meta group is 0, shard i is i+1.
@@ -22,7 +23,10 @@ type raftGroup struct {
 	name  string
 	raft  *raft.Raft
 	logs  *wal.WAL
-	trans *raft.NetworkTransport
+	// logMeta is the WAL's metadata store; WAL.Close leaves it open, so the
+	// group closes it (otherwise its file lock outlives the group).
+	logMeta *metadb.BoltMetaDB
+	trans   *raft.NetworkTransport
 }
 
 type raftGroupSpec struct {
@@ -58,31 +62,37 @@ func (n *Node) startRaftGroup(spec raftGroupSpec) (*raftGroup, error) {
 	if err := os.MkdirAll(logDir, 0o755); err != nil {
 		return nil, fmt.Errorf("cannot create raft log dir: %w", err)
 	}
-	logs, err := wal.Open(logDir)
+	logMeta := &metadb.BoltMetaDB{}
+	logs, err := wal.Open(logDir, wal.WithMetaStore(logMeta))
 	if err != nil {
+		logMeta.Close()
 		return nil, fmt.Errorf("cannot open raft log of %s: %w", spec.name, err)
+	}
+	closeLogs := func() {
+		logs.Close()
+		logMeta.Close()
 	}
 	conf := n.raftConfig(spec.name)
 	conf.NoSnapshotRestoreOnStart = !spec.restoreOnStart
 	if spec.bootstrap != nil {
 		has, err := raft.HasExistingState(logs, logs, spec.snaps)
 		if err != nil {
-			logs.Close()
+			closeLogs()
 			return nil, fmt.Errorf("cannot inspect raft state of %s: %w", spec.name, err)
 		}
 		if !has {
 			if err := raft.BootstrapCluster(conf, logs, logs, spec.snaps, spec.trans, *spec.bootstrap); err != nil {
-				logs.Close()
+				closeLogs()
 				return nil, fmt.Errorf("cannot bootstrap %s: %w", spec.name, err)
 			}
 		}
 	}
 	r, err := raft.NewRaft(conf, spec.fsm, logs, logs, spec.snaps, spec.trans)
 	if err != nil {
-		logs.Close()
+		closeLogs()
 		return nil, fmt.Errorf("cannot start raft for %s: %w", spec.name, err)
 	}
-	return &raftGroup{name: spec.name, raft: r, logs: logs, trans: spec.trans}, nil
+	return &raftGroup{name: spec.name, raft: r, logs: logs, logMeta: logMeta, trans: spec.trans}, nil
 }
 
 // close shuts the group down; the FSM is closed by the caller afterwards.
@@ -92,6 +102,9 @@ func (g *raftGroup) close() error {
 		err = cerr
 	}
 	if cerr := g.logs.Close(); err == nil {
+		err = cerr
+	}
+	if cerr := g.logMeta.Close(); err == nil {
 		err = cerr
 	}
 	return err

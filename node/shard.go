@@ -69,6 +69,21 @@ func (n *Node) openShard(id uint32, bootstrap *raft.Configuration) (*shard, erro
 		fsm.close()
 		return nil, fmt.Errorf("cannot open shard %d snapshots: %w", id, err)
 	}
+	// A snapshot received from a leader but not restored before a crash is
+	// restored now: raft counts its index as applied.
+	db, release := fsm.DB()
+	applied := db.AppliedIndex()
+	release()
+	if _, rc, err := snaps.PendingRestore(applied); err != nil {
+		fsm.close()
+		return nil, fmt.Errorf("shard %d replica cannot start: %w; remove %s and restart so the replica is rebuilt from its peers", id, err, dir)
+	} else if rc != nil {
+		n.log.Info("restoring snapshot received before a restart", "shard", id)
+		if err := fsm.Restore(rc); err != nil {
+			fsm.close()
+			return nil, fmt.Errorf("cannot restore pending snapshot of shard %d: %w", id, err)
+		}
+	}
 	trans, err := n.mux.Transport(shardGroupID(id), 10*time.Second)
 	if err != nil {
 		fsm.close()

@@ -23,3 +23,5 @@ func makeEvents(t testing.TB, n, accounts int, seed uint64) [][]byte {
 	}
 	return out
 }
+
+func fmtUint(u uint64) string { return fmt.Sprint(u) }

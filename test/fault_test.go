@@ -1,0 +1,232 @@
+package test
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cairn-lake/cairn/node"
+	cairnv1 "github.com/cairn-lake/cairn/proto/cairn/v1"
+)
+
+// TestIngestThroughLeaderKill ingests 50,000 events from many accounts into a
+// 3-node cluster while the leader of a shard is killed, then restarts it:
+// every acknowledged event is on every replica of its shard exactly once,
+// replicas agree, and a re-sent batch is reported as duplicates.
+func TestIngestThroughLeaderKill(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow: 50,000 events through a leader kill")
+	}
+	c := NewCluster(t, 3)
+	const total = 50000
+	events := makeEvents(t, total, 300, 2)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	var res *IngestResult
+	var ingestErr error
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		res, ingestErr = Ingest(ctx, c.Node(0).GRPCAddr(), events, 500, 8)
+	}()
+
+	// Kill the leader of a shard (one not on the entry node) mid-ingest.
+	waitStored(t, c, total/5)
+	victim := -1
+	var victimShard uint32
+	for _, s := range c.Status(0).Shards {
+		if s.Leader != "" && s.Leader != "n1" {
+			victim, victimShard = c.Index(s.Leader), s.Id
+			break
+		}
+	}
+	if victim < 0 {
+		t.Fatal("no shard led by a node other than n1")
+	}
+	t.Logf("killing %s, leader of shard %d", nodeID(victim), victimShard)
+	c.Kill(victim)
+	wg.Wait()
+	if ingestErr != nil {
+		t.Fatalf("ingest: %v", ingestErr)
+	}
+	if len(res.Acked) != total || len(res.Rejected) != 0 {
+		t.Fatalf("acked %d of %d, rejected %d", len(res.Acked), total, len(res.Rejected))
+	}
+
+	// The killed node catches up after a restart.
+	c.Restart(victim)
+	c.WaitReady(60 * time.Second)
+	checkExactlyOnce(t, c, res.Acked)
+
+	// Re-sending events that were stored reports them as duplicates.
+	again, err := Ingest(ctx, c.Node(1).GRPCAddr(), events[:1000], 250, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.Dup != 1000 || again.Stored != 0 {
+		t.Fatalf("re-sent 1000 stored events: %d stored, %d duplicate; want 0 and 1000", again.Stored, again.Dup)
+	}
+	checkExactlyOnce(t, c, res.Acked)
+}
+
+// TestJoinAfterCompaction adds a node after the shard logs were compacted:
+// it must receive its replicas by snapshot and end with the same content.
+func TestJoinAfterCompaction(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow")
+	}
+	c := NewCluster(t, 3, WithConfig(func(cfg *node.Config) {
+		cfg.SnapshotThreshold = 8
+		cfg.TrailingLogs = 4
+		cfg.SnapshotInterval = 200 * time.Millisecond
+		cfg.BatchBytes = 32 << 10 // many small entries, so logs get compacted
+	}))
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	events := makeEvents(t, 6000, 120, 3)
+	res, err := Ingest(ctx, c.Node(0).GRPCAddr(), events, 100, 4)
+	if err != nil || len(res.Acked) != len(events) {
+		t.Fatalf("ingest: %v (acked %d of %d)", err, len(res.Acked), len(events))
+	}
+	time.Sleep(time.Second) // let every replica take a snapshot and truncate its log
+
+	j := c.Join(1)
+	id := nodeID(j)
+	// Wait until the new node holds its share of replicas as a voter.
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		st := c.Status(0)
+		hosted, joined := 0, false
+		for _, n := range st.Nodes {
+			joined = joined || (n.Id == id && n.State == "alive" && n.MetaSuffrage == "voter")
+		}
+		for _, s := range st.Shards {
+			if contains(s.Replicas, id) && s.ReplicaApplied[id] == s.AppliedIndex && s.AppliedIndex > 0 {
+				hosted++
+			}
+		}
+		if joined && hosted >= 5 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("joined node holds %d caught-up replicas (joined=%v): %v", hosted, joined, st.Shards)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	states := checkExactlyOnce(t, c, res.Acked)
+	// Every replica on the new node came as a snapshot: its log never held
+	// the early entries, which were compacted away on the others.
+	received := 0
+	for shard, reps := range states {
+		for _, r := range reps {
+			if r.Node != id {
+				continue
+			}
+			if snapshotReceived(t, filepath.Join(c.configs[j].DataDir, "shards", itoa(shard), "snapshots")) {
+				received++
+			}
+		}
+	}
+	if received == 0 {
+		t.Fatalf("the joined node received no snapshot")
+	}
+	t.Logf("joined node received %d shard snapshots", received)
+}
+
+// waitStored waits until the shards report at least n events.
+func waitStored(t *testing.T, c *Cluster, n uint64) {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Minute)
+	for time.Now().Before(deadline) {
+		var sum uint64
+		for _, s := range c.Status(0).Shards {
+			sum += s.Events
+		}
+		if sum >= n {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("fewer than %d events stored after 2 minutes", n)
+}
+
+// checkExactlyOnce waits for the replicas to converge, then checks that the
+// union of the shards holds exactly the acknowledged eventIDs, each once, on
+// every replica of its shard.
+func checkExactlyOnce(t *testing.T, c *Cluster, acked map[string]cairnv1.EventStatus) map[uint32][]ReplicaState {
+	t.Helper()
+	states := c.Converged(2 * time.Minute)
+	addrs := c.Addrs()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	seen := map[string]uint32{}
+	for shard, reps := range states {
+		var first map[string]int
+		for _, r := range reps {
+			ids, err := EventIDs(ctx, addrs[r.Node], shard)
+			if err != nil {
+				t.Fatalf("event ids of shard %d on %s: %v", shard, r.Node, err)
+			}
+			for id, n := range ids {
+				if n != 1 {
+					t.Errorf("shard %d on %s stores %s %d times", shard, r.Node, id, n)
+				}
+			}
+			if first == nil {
+				first = ids
+				for id := range ids {
+					if s, dup := seen[id]; dup {
+						t.Errorf("%s stored in shard %d and shard %d", id, s, shard)
+					}
+					seen[id] = shard
+				}
+			} else if len(ids) != len(first) {
+				t.Errorf("shard %d: %s holds %d events, %s holds %d", shard, reps[0].Node, len(first), r.Node, len(ids))
+			}
+		}
+	}
+	for id := range acked {
+		if _, ok := seen[id]; !ok {
+			t.Errorf("acknowledged event %s is missing", id)
+		}
+	}
+	if len(seen) != len(acked) {
+		t.Errorf("cluster stores %d events, %d were acknowledged", len(seen), len(acked))
+	}
+	return states
+}
+
+func snapshotReceived(t *testing.T, dir string) bool {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return false
+	}
+	for _, e := range entries {
+		b, err := os.ReadFile(filepath.Join(dir, e.Name(), "meta.json"))
+		if err != nil {
+			continue
+		}
+		var meta struct{ Index uint64 }
+		if json.Unmarshal(b, &meta) == nil && meta.Index > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func itoa(u uint32) string { return fmtUint(uint64(u)) }
