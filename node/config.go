@@ -31,6 +31,9 @@ type Config struct {
 	SnapshotInterval  time.Duration // 2m
 	SnapshotThreshold uint64        // 16384 entries
 	TrailingLogs      uint64        // 4096 entries
+	// RaftSegmentBytes is the size of a Raft log segment file (64 MiB). The
+	// log is reclaimed a whole segment at a time.
+	RaftSegmentBytes int
 	// BatchBytes caps the events packed into one Raft entry (1 MiB).
 	BatchBytes int
 	// BatchDelay is how long a shard leader waits to fill a small entry (2ms).
@@ -80,6 +83,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.TrailingLogs == 0 {
 		c.TrailingLogs = 4096
+	}
+	if c.RaftSegmentBytes == 0 {
+		c.RaftSegmentBytes = 64 << 20
 	}
 	if c.BatchBytes == 0 {
 		c.BatchBytes = 1 << 20

@@ -340,3 +340,6 @@ func (n *Node) shard(id uint32) *shard {
 
 // MetaState returns a copy of the meta group's state as this node has applied it.
 func (n *Node) MetaState() *cairnv1.MetaState { return n.metaFSM.State() }
+
+// LocalStatus is this node's own view of its replicas (as the LocalStatus RPC).
+func (n *Node) LocalStatus() *cairnv1.LocalStatusResponse { return n.localStatus() }

@@ -20,9 +20,9 @@ func shardGroupID(shard uint32) uint32 { return shard + 1 }
 // raftGroup is what every Raft group of a node shares: the raft instance, its
 // log and its transport. Close shuts them down in order.
 type raftGroup struct {
-	name  string
-	raft  *raft.Raft
-	logs  *wal.WAL
+	name string
+	raft *raft.Raft
+	logs *wal.WAL
 	// logMeta is the WAL's metadata store; WAL.Close leaves it open, so the
 	// group closes it (otherwise its file lock outlives the group).
 	logMeta *metadb.BoltMetaDB
@@ -63,7 +63,7 @@ func (n *Node) startRaftGroup(spec raftGroupSpec) (*raftGroup, error) {
 		return nil, fmt.Errorf("cannot create raft log dir: %w", err)
 	}
 	logMeta := &metadb.BoltMetaDB{}
-	logs, err := wal.Open(logDir, wal.WithMetaStore(logMeta))
+	logs, err := wal.Open(logDir, wal.WithMetaStore(logMeta), wal.WithSegmentSize(n.cfg.RaftSegmentBytes))
 	if err != nil {
 		logMeta.Close()
 		return nil, fmt.Errorf("cannot open raft log of %s: %w", spec.name, err)

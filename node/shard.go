@@ -282,5 +282,7 @@ func (s *shard) localStatus() *cairnv1.LocalShard {
 		CommitIndex:  s.group.raft.CommitIndex(),
 		Events:       db.EventCount(),
 		Term:         s.group.raft.CurrentTerm(),
+
+		SnapshotsInstalled: s.fsm.restores.Load(),
 	}
 }

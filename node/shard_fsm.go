@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"sync"
+	"sync/atomic"
 
 	"github.com/hashicorp/raft"
 	"google.golang.org/protobuf/proto"
@@ -32,6 +33,9 @@ type shardFSM struct {
 	// shared.
 	mu sync.RWMutex
 	db *storage.DB
+
+	// restores counts snapshots installed since start.
+	restores atomic.Uint64
 }
 
 func openShardFSM(shard uint32, dir string, opts storage.Options) (*shardFSM, error) {
@@ -139,6 +143,7 @@ func (f *shardFSM) Restore(rc io.ReadCloser) error {
 		return fmt.Errorf("cannot open restored shard %d db: %w", f.shard, err)
 	}
 	f.db = db
+	f.restores.Add(1)
 	return os.RemoveAll(old)
 }
 

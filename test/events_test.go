@@ -23,5 +23,3 @@ func makeEvents(t testing.TB, n, accounts int, seed uint64) [][]byte {
 	}
 	return out
 }
-
-func fmtUint(u uint64) string { return fmt.Sprint(u) }

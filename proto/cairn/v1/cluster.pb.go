@@ -390,14 +390,17 @@ type LocalShard struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Id    uint32                 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
 	// raft_state is Leader, Follower, Candidate or Shutdown.
-	RaftState     string `protobuf:"bytes,2,opt,name=raft_state,json=raftState,proto3" json:"raft_state,omitempty"`
-	Leader        string `protobuf:"bytes,3,opt,name=leader,proto3" json:"leader,omitempty"`
-	AppliedIndex  uint64 `protobuf:"varint,4,opt,name=applied_index,json=appliedIndex,proto3" json:"applied_index,omitempty"`
-	CommitIndex   uint64 `protobuf:"varint,5,opt,name=commit_index,json=commitIndex,proto3" json:"commit_index,omitempty"`
-	Events        uint64 `protobuf:"varint,6,opt,name=events,proto3" json:"events,omitempty"`
-	Term          uint64 `protobuf:"varint,7,opt,name=term,proto3" json:"term,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	RaftState    string `protobuf:"bytes,2,opt,name=raft_state,json=raftState,proto3" json:"raft_state,omitempty"`
+	Leader       string `protobuf:"bytes,3,opt,name=leader,proto3" json:"leader,omitempty"`
+	AppliedIndex uint64 `protobuf:"varint,4,opt,name=applied_index,json=appliedIndex,proto3" json:"applied_index,omitempty"`
+	CommitIndex  uint64 `protobuf:"varint,5,opt,name=commit_index,json=commitIndex,proto3" json:"commit_index,omitempty"`
+	Events       uint64 `protobuf:"varint,6,opt,name=events,proto3" json:"events,omitempty"`
+	Term         uint64 `protobuf:"varint,7,opt,name=term,proto3" json:"term,omitempty"`
+	// snapshots_installed counts snapshots this replica received from a leader
+	// and restored since the node started.
+	SnapshotsInstalled uint64 `protobuf:"varint,8,opt,name=snapshots_installed,json=snapshotsInstalled,proto3" json:"snapshots_installed,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *LocalShard) Reset() {
@@ -475,6 +478,13 @@ func (x *LocalShard) GetEvents() uint64 {
 func (x *LocalShard) GetTerm() uint64 {
 	if x != nil {
 		return x.Term
+	}
+	return 0
+}
+
+func (x *LocalShard) GetSnapshotsInstalled() uint64 {
+	if x != nil {
+		return x.SnapshotsInstalled
 	}
 	return 0
 }
@@ -1161,7 +1171,7 @@ const file_cairn_v1_cluster_proto_rawDesc = "" +
 	"\x13LocalStatusResponse\x12\x17\n" +
 	"\anode_id\x18\x01 \x01(\tR\x06nodeId\x12,\n" +
 	"\x06shards\x18\x02 \x03(\v2\x14.cairn.v1.LocalShardR\x06shards\x12,\n" +
-	"\x12meta_applied_index\x18\x03 \x01(\x04R\x10metaAppliedIndex\"\xc7\x01\n" +
+	"\x12meta_applied_index\x18\x03 \x01(\x04R\x10metaAppliedIndex\"\xf8\x01\n" +
 	"\n" +
 	"LocalShard\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\rR\x02id\x12\x1d\n" +
@@ -1171,7 +1181,8 @@ const file_cairn_v1_cluster_proto_rawDesc = "" +
 	"\rapplied_index\x18\x04 \x01(\x04R\fappliedIndex\x12!\n" +
 	"\fcommit_index\x18\x05 \x01(\x04R\vcommitIndex\x12\x16\n" +
 	"\x06events\x18\x06 \x01(\x04R\x06events\x12\x12\n" +
-	"\x04term\x18\a \x01(\x04R\x04term\"t\n" +
+	"\x04term\x18\a \x01(\x04R\x04term\x12/\n" +
+	"\x13snapshots_installed\x18\b \x01(\x04R\x12snapshotsInstalled\"t\n" +
 	"\vJoinRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1b\n" +
 	"\tgrpc_addr\x18\x02 \x01(\tR\bgrpcAddr\x12\x1b\n" +
