@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/cairn-lake/cairn/node"
-	cairnv1 "github.com/cairn-lake/cairn/proto/cairn/v1"
 )
 
 // TestIngestThroughLeaderKill ingests 50,000 events from many accounts into a
@@ -156,46 +155,12 @@ func waitStored(t *testing.T, c *Cluster, n uint64) {
 // checkExactlyOnce waits for the replicas to converge, then checks that the
 // union of the shards holds exactly the acknowledged eventIDs, each once, on
 // every replica of its shard.
-func checkExactlyOnce(t *testing.T, c *Cluster, acked map[string]cairnv1.EventStatus) map[uint32][]ReplicaState {
+func checkExactlyOnce(t *testing.T, c *Cluster, acked map[string]cairnStatus) map[uint32][]ReplicaState {
 	t.Helper()
 	states := c.Converged(2 * time.Minute)
-	addrs := c.Addrs()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	seen := map[string]uint32{}
-	for shard, reps := range states {
-		var first map[string]int
-		for _, r := range reps {
-			ids, err := EventIDs(ctx, addrs[r.Node], shard)
-			if err != nil {
-				t.Fatalf("event ids of shard %d on %s: %v", shard, r.Node, err)
-			}
-			for id, n := range ids {
-				if n != 1 {
-					t.Errorf("shard %d on %s stores %s %d times", shard, r.Node, id, n)
-				}
-			}
-			if first == nil {
-				first = ids
-				for id := range ids {
-					if s, dup := seen[id]; dup {
-						t.Errorf("%s stored in shard %d and shard %d", id, s, shard)
-					}
-					seen[id] = shard
-				}
-			} else if len(ids) != len(first) {
-				t.Errorf("shard %d: %s holds %d events, %s holds %d", shard, reps[0].Node, len(first), r.Node, len(ids))
-			}
-		}
-	}
-	for id := range acked {
-		if _, ok := seen[id]; !ok {
-			t.Errorf("acknowledged event %s is missing", id)
-		}
-	}
-	if len(seen) != len(acked) {
-		t.Errorf("cluster stores %d events, %d were acknowledged", len(seen), len(acked))
-	}
+	verifyExactlyOnce(t, ctx, c.Addrs(), states, acked)
 	return states
 }
 

@@ -29,6 +29,7 @@ type flags struct {
 	snapshotThreshold           uint64
 	trailingLogs                uint64
 	snapshotInterval            time.Duration
+	segmentBytes                int
 }
 
 func main() {
@@ -72,6 +73,7 @@ Add a node to a running cluster:
 	fl.Uint64Var(&f.snapshotThreshold, "raft-snapshot-threshold", 0, "Raft entries between snapshots (0 = default)")
 	fl.Uint64Var(&f.trailingLogs, "raft-trailing-logs", 0, "Raft entries kept after a snapshot (0 = default)")
 	fl.DurationVar(&f.snapshotInterval, "raft-snapshot-interval", 0, "how often Raft checks whether to snapshot (0 = default)")
+	fl.IntVar(&f.segmentBytes, "raft-segment-bytes", 0, "size of a Raft log segment file; the log is reclaimed a segment at a time (0 = 64 MiB)")
 	if err := cmd.Execute(); err != nil {
 		fmt.Fprintf(os.Stderr, "cairnd: %v\n", err)
 		os.Exit(1)
@@ -97,7 +99,7 @@ func run(cmd *cobra.Command, f flags) error {
 		ID: f.id, DataDir: f.dataDir,
 		GRPCAddr: f.grpcAddr, RaftAddr: f.raftAddr, HTTPAddr: f.httpAdr,
 		Join: f.join, Shards: f.shards, Replicas: f.replicas,
-		SnapshotThreshold: f.snapshotThreshold, TrailingLogs: f.trailingLogs, SnapshotInterval: f.snapshotInterval,
+		SnapshotThreshold: f.snapshotThreshold, TrailingLogs: f.trailingLogs, SnapshotInterval: f.snapshotInterval, RaftSegmentBytes: f.segmentBytes,
 		RaftLogLevel: f.raftLogLevel, Logger: log,
 	}
 	if f.dev {
