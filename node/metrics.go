@@ -5,6 +5,7 @@ import (
 
 	"github.com/hashicorp/raft"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	cairnv1 "github.com/cairn-lake/cairn/proto/cairn/v1"
 )
@@ -31,7 +32,7 @@ func newMetrics() *metrics {
 		}),
 	}
 	m.reg.MustRegister(m.ingested, m.applyLatency,
-		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
 

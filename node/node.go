@@ -343,3 +343,30 @@ func (n *Node) MetaState() *cairnv1.MetaState { return n.metaFSM.State() }
 
 // LocalStatus is this node's own view of its replicas (as the LocalStatus RPC).
 func (n *Node) LocalStatus() *cairnv1.LocalStatusResponse { return n.localStatus() }
+
+// CompactAll flushes and fully compacts every local shard replica and
+// returns the bytes their Pebble files take and the events they hold. It is
+// for benchmarks and operators measuring space; it is slow on large data.
+func (n *Node) CompactAll() (bytes, events uint64, err error) {
+	n.mu.RLock()
+	shards := make([]*shard, 0, len(n.shards))
+	for _, s := range n.shards {
+		shards = append(shards, s)
+	}
+	n.mu.RUnlock()
+	for _, s := range shards {
+		db, release := s.fsm.DB()
+		err = db.Compact()
+		if err == nil {
+			var du uint64
+			du, err = db.DiskUsage()
+			bytes += du
+			events += db.EventCount()
+		}
+		release()
+		if err != nil {
+			return 0, 0, fmt.Errorf("shard %d: %w", s.id, err)
+		}
+	}
+	return bytes, events, nil
+}

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"time"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/raft"
@@ -130,16 +129,4 @@ func (g *raftGroup) configuration() (raft.Configuration, error) {
 		return raft.Configuration{}, err
 	}
 	return f.Configuration(), nil
-}
-
-// waitLeader blocks until the group has a leader or the timeout passes.
-func (g *raftGroup) waitLeader(timeout time.Duration) bool {
-	deadline := time.Now().Add(timeout)
-	for time.Now().Before(deadline) {
-		if g.leader() != "" {
-			return true
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	return false
 }

@@ -1,0 +1,117 @@
+# Cairn. `make` builds; `make help` lists the targets.
+#
+# Everything here needs only Go (and make, bash). Pinned tools are installed
+# into .tools/ on first use. The race detector needs a C compiler; without
+# one, `make test` says so and runs the tests without -race.
+
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := build
+
+MODULE := github.com/cairn-lake/cairn
+GO     ?= go
+BIN    := bin
+TOOLS  := $(CURDIR)/.tools
+
+# Pinned tool versions.
+STATICCHECK_VERSION        := v0.8.2
+PROTOC_GEN_GO_VERSION      := v1.36.12
+PROTOC_GEN_GO_GRPC_VERSION := v1.6.2
+
+# Tests. Packages with concurrency run under the race detector: storage,
+# node and the agent's sender. The cluster tests in test/ run twice: the
+# quick ones (-short) under the race detector, then all of them without it
+# (the 50,000-event fault and process tests are too slow under -race on two
+# cores). Add flags with TESTFLAGS, e.g. make test TESTFLAGS='-run TestIngest -v'.
+TEST_TIMEOUT ?= 12m
+TESTFLAGS    ?=
+RACE_PKGS_MATCH := $(MODULE)/storage $(MODULE)/storage/% \
+                   $(MODULE)/node $(MODULE)/node/% \
+                   $(MODULE)/test/% \
+                   $(MODULE)/cmd/cairn-agent/deliver
+CLUSTER_PKG := $(MODULE)/test
+ALL_PKGS   = $(shell $(GO) list -e ./...)
+RACE_PKGS  = $(filter $(RACE_PKGS_MATCH),$(ALL_PKGS))
+OTHER_PKGS = $(filter-out $(RACE_PKGS_MATCH) $(CLUSTER_PKG),$(ALL_PKGS))
+RACE_FLAG  = $(if $(filter 1,$(shell $(GO) env CGO_ENABLED)),-race)
+
+# Benchmarks: every Benchmark function in BENCH_PKGS (missing directories are
+# skipped), e.g. make bench BENCH=Ingest BENCHTIME=5s.
+BENCH_PKGS ?= ./storage/ ./storage/event/ ./cmd/cairn-agent/gen/ ./test/...
+BENCH      ?= .
+BENCHTIME  ?= 1s
+BENCH_EXISTING = $(foreach p,$(BENCH_PKGS),$(if $(wildcard $(patsubst %/,%,$(patsubst %/...,%,$(p)))),$(p)))
+
+.PHONY: all build test lint proto run bench clean help tools-lint tools-proto
+
+all: build
+
+help:
+	@echo "make build   static binaries in bin/: cairnd, cairnctl, cairn-agent"
+	@echo "make test    go test ./... (-race on storage, node, the agent's sender and the quick cluster tests)"
+	@echo "make lint    gofmt, go vet, staticcheck $(STATICCHECK_VERSION), the import-direction test"
+	@echo "make run     start a dev node in ./data, load 20000 sample events, show status, stop"
+	@echo "make bench   run the benchmarks and print their figures"
+	@echo "make proto   regenerate proto/cairn/v1 from its .proto files"
+	@echo "make clean   remove bin/"
+
+build:
+	@mkdir -p $(BIN)
+	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/ ./cmd/cairnd ./cmd/cairnctl ./cmd/cairn-agent
+
+# The process tests in test/ run the binaries of `make build` (CAIRN_BIN).
+test: build
+	@$(if $(RACE_FLAG),,echo "note: no C compiler found (cgo is off), so tests run without -race" >&2)
+	$(if $(RACE_PKGS),$(GO) test $(RACE_FLAG) -timeout $(TEST_TIMEOUT) $(TESTFLAGS) $(RACE_PKGS))
+	$(if $(OTHER_PKGS),$(GO) test -timeout $(TEST_TIMEOUT) $(TESTFLAGS) $(OTHER_PKGS))
+	CAIRN_BIN=$(CURDIR)/$(BIN) $(GO) test $(RACE_FLAG) -short -timeout $(TEST_TIMEOUT) $(TESTFLAGS) ./test/
+	CAIRN_BIN=$(CURDIR)/$(BIN) $(GO) test -timeout $(TEST_TIMEOUT) $(TESTFLAGS) ./test/
+
+lint: tools-lint
+	@echo "gofmt -l ."
+	@unformatted="$$(gofmt -l .)"; \
+	if [ -n "$$unformatted" ]; then \
+		echo "these files need gofmt -w:" >&2; echo "$$unformatted" >&2; exit 1; \
+	fi
+	$(GO) vet ./...
+	$(TOOLS)/staticcheck ./...
+	$(GO) test -count=1 ./test/lint/
+
+# Installs staticcheck into .tools unless the pinned version is there.
+tools-lint:
+	@if ! $(TOOLS)/staticcheck -version 2>/dev/null | grep -qF '($(STATICCHECK_VERSION:v%=%))'; then \
+		echo "installing staticcheck $(STATICCHECK_VERSION) into .tools"; \
+		GOBIN=$(TOOLS) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION); \
+	fi
+
+proto: tools-proto
+	PATH="$(TOOLS):$$PATH" protoc -I proto \
+		--go_out=. --go_opt=module=$(MODULE) \
+		--go-grpc_out=. --go-grpc_opt=module=$(MODULE) \
+		proto/cairn/v1/*.proto
+
+# Installs the pinned protoc plugins into .tools, and protoc itself with
+# apt-get when it is missing.
+tools-proto:
+	@if ! $(TOOLS)/protoc-gen-go --version 2>/dev/null | grep -qxF 'protoc-gen-go $(PROTOC_GEN_GO_VERSION)'; then \
+		echo "installing protoc-gen-go $(PROTOC_GEN_GO_VERSION) into .tools"; \
+		GOBIN=$(TOOLS) $(GO) install google.golang.org/protobuf/cmd/protoc-gen-go@$(PROTOC_GEN_GO_VERSION); \
+	fi
+	@if ! $(TOOLS)/protoc-gen-go-grpc --version 2>/dev/null | grep -qxF 'protoc-gen-go-grpc $(PROTOC_GEN_GO_GRPC_VERSION:v%=%)'; then \
+		echo "installing protoc-gen-go-grpc $(PROTOC_GEN_GO_GRPC_VERSION) into .tools"; \
+		GOBIN=$(TOOLS) $(GO) install google.golang.org/grpc/cmd/protoc-gen-go-grpc@$(PROTOC_GEN_GO_GRPC_VERSION); \
+	fi
+	@if ! command -v protoc >/dev/null; then \
+		echo "protoc not found; installing protobuf-compiler with apt-get"; \
+		sudo=""; if [ "$$(id -u)" -ne 0 ]; then sudo=sudo; fi; \
+		$$sudo apt-get install -y protobuf-compiler || { $$sudo apt-get update && $$sudo apt-get install -y protobuf-compiler; }; \
+	fi
+
+run: build
+	scripts/run.sh
+
+bench:
+	$(GO) test -run '^$$' -bench '$(BENCH)' -benchmem -benchtime $(BENCHTIME) -timeout 60m $(BENCH_EXISTING)
+
+clean:
+	rm -rf $(BIN)

@@ -1,0 +1,100 @@
+package deliver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	cairnv1 "github.com/cairn-lake/cairn/proto/cairn/v1"
+)
+
+// session is one connection and its Ingest stream.
+type session struct {
+	addr   string
+	conn   *grpc.ClientConn
+	stream grpc.BidiStreamingClient[cairnv1.IngestRequest, cairnv1.IngestResponse]
+	cancel context.CancelFunc
+	recv   chan recvMsg  // responses, then one error
+	done   chan struct{} // closed by close
+	wg     sync.WaitGroup
+}
+
+type recvMsg struct {
+	resp *cairnv1.IngestResponse
+	err  error
+}
+
+func openSession(ctx context.Context, addr string, timeout time.Duration, window int, opts []grpc.DialOption) (*session, error) {
+	conn, err := dial(ctx, addr, timeout, opts)
+	if err != nil {
+		return nil, err
+	}
+	sctx, cancel := context.WithCancel(ctx)
+	stream, err := cairnv1.NewIngestServiceClient(conn).Ingest(sctx)
+	if err != nil {
+		cancel()
+		_ = conn.Close()
+		return nil, errors.New(describe(err))
+	}
+	sess := &session{
+		addr:   addr,
+		conn:   conn,
+		stream: stream,
+		cancel: cancel,
+		// A stream never has more than window responses outstanding, so the
+		// receiver never blocks on a full channel while Run is sending.
+		recv: make(chan recvMsg, window+1),
+		done: make(chan struct{}),
+	}
+	sess.wg.Go(sess.receive)
+	return sess, nil
+}
+
+// receive forwards the stream's responses to recv until the stream ends.
+func (sess *session) receive() {
+	for {
+		resp, err := sess.stream.Recv()
+		if errors.Is(err, io.EOF) {
+			err = errors.New("server closed the stream")
+		}
+		select {
+		case sess.recv <- recvMsg{resp: resp, err: err}:
+		case <-sess.done:
+			return
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+func (sess *session) close() {
+	sess.cancel()
+	close(sess.done)
+	sess.wg.Wait()
+	_ = sess.conn.Close()
+}
+
+// fatal reports whether a stream error means that no retry can succeed.
+func fatal(err error) bool {
+	switch status.Code(err) {
+	case codes.Unauthenticated, codes.PermissionDenied, codes.Unimplemented:
+		return true
+	}
+	return false
+}
+
+// describe renders a gRPC error as one line.
+func describe(err error) string {
+	if st, ok := status.FromError(err); ok {
+		return fmt.Sprintf("%s (%s)", st.Message(), st.Code())
+	}
+	return err.Error()
+}

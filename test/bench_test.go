@@ -1,0 +1,128 @@
+package test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cairn-lake/cairn/cmd/cairn-agent/gen"
+)
+
+// genEvents returns n realistic CloudTrail records from the agent's
+// generator, spread over accounts accounts and the last week.
+func genEvents(n, accounts int, seed int64) [][]byte {
+	g := gen.New(gen.Config{Seed: seed, Accounts: accounts, Start: time.Now().Add(-7 * 24 * time.Hour), Days: 7})
+	out := make([][]byte, n)
+	for i := range out {
+		out[i] = g.Next(nil)
+	}
+	return out
+}
+
+// benchIngest loads events into the cluster over streams parallel gRPC
+// streams (one per node in turn) and reports acknowledged events per second.
+func benchIngest(b *testing.B, c *Cluster, events [][]byte, streams int) {
+	b.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	per := (len(events) + streams - 1) / streams
+	var wg sync.WaitGroup
+	errs := make([]error, streams)
+	acked := make([]int, streams)
+	start := time.Now()
+	for s := range streams {
+		part := events[min(s*per, len(events)):min((s+1)*per, len(events))]
+		addr := c.Node(s % c.Len()).GRPCAddr()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res, err := Ingest(ctx, addr, part, 500, 8)
+			errs[s] = err
+			if res != nil {
+				acked[s] = len(res.Acked)
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	total := 0
+	for s := range streams {
+		if errs[s] != nil {
+			b.Fatalf("stream %d: %v", s, errs[s])
+		}
+		total += acked[s]
+	}
+	if total != len(events) {
+		b.Fatalf("acknowledged %d of %d events", total, len(events))
+	}
+	b.ReportMetric(float64(total)/elapsed.Seconds(), "events/s")
+}
+
+// reportDisk flushes and compacts every shard replica of node i and reports
+// Pebble bytes per stored event.
+func reportDisk(b *testing.B, c *Cluster, i int, events int) {
+	b.Helper()
+	bytes, stored, err := c.Node(i).CompactAll()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if stored != uint64(events) {
+		b.Fatalf("node holds %d events, want %d", stored, events)
+	}
+	b.ReportMetric(float64(bytes)/float64(stored), "disk-bytes/event")
+	var raw int64
+	filepath.Walk(c.configs[i].DataDir, func(_ string, fi os.FileInfo, err error) error {
+		if err == nil && !fi.IsDir() {
+			raw += fi.Size()
+		}
+		return nil
+	})
+	b.ReportMetric(float64(raw)/float64(stored), "datadir-bytes/event")
+}
+
+func benchEvents(b *testing.B) int {
+	if s := os.Getenv("CAIRN_BENCH_EVENTS"); s != "" {
+		var n int
+		fmt.Sscan(s, &n)
+		return n
+	}
+	return 200000
+}
+
+// BenchmarkIngest1Node: a single-node cluster (RF=1), realistic ~1.4 KB
+// events from 50 accounts over 4 streams.
+func BenchmarkIngest1Node(b *testing.B) {
+	n := benchEvents(b)
+	events := genEvents(n, 50, 1)
+	var size int
+	for _, e := range events {
+		size += len(e)
+	}
+	b.Logf("%d events, %.0f bytes each on average", n, float64(size)/float64(n))
+	for range b.N {
+		c := NewCluster(b, 1, WithReplicas(1))
+		b.ResetTimer()
+		benchIngest(b, c, events, 4)
+		b.StopTimer()
+		reportDisk(b, c, 0, n)
+		c.Close()
+	}
+}
+
+// BenchmarkIngest3Node: three nodes in one process, RF=3, 8 shards.
+func BenchmarkIngest3Node(b *testing.B) {
+	n := benchEvents(b)
+	events := genEvents(n, 50, 2)
+	for range b.N {
+		c := NewCluster(b, 3)
+		b.ResetTimer()
+		benchIngest(b, c, events, 6)
+		b.StopTimer()
+		reportDisk(b, c, 0, n)
+		c.Close()
+	}
+}
