@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -101,9 +102,12 @@ func (pc *procCluster) waitReady(p *proc, timeout time.Duration) {
 	pc.t.Helper()
 	deadline := time.Now().Add(timeout)
 	for time.Now().Before(deadline) {
-		out, err := exec.Command("curl", "-sf", "http://"+p.http+"/readyz").CombinedOutput()
-		if err == nil && bytes.Contains(out, []byte("ready")) {
-			return
+		resp, err := http.Get("http://" + p.http + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -212,9 +216,6 @@ func tail(path string) string {
 func TestProcessCluster(t *testing.T) {
 	if testing.Short() {
 		t.Skip("slow: builds and runs cairnd processes")
-	}
-	if _, err := exec.LookPath("curl"); err != nil {
-		t.Skip("curl not found")
 	}
 	tuning := []string{"--raft-snapshot-threshold", "64", "--raft-trailing-logs", "16", "--raft-snapshot-interval", "500ms", "--raft-segment-bytes", "1048576"}
 	start := time.Now()
