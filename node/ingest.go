@@ -7,7 +7,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/valyala/fastjson"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -86,11 +85,17 @@ func (n *Node) ingestBatch(ctx context.Context, req *cairnv1.IngestRequest) *cai
 	st := n.metaFSM.State()
 	for i, raw := range req.Events {
 		ev, err := event.Parse(raw, now)
-		if err == nil {
-			err = storage.ValidateEvent(ev)
-		}
 		if err != nil {
-			results[i] = &cairnv1.EventResult{Status: cairnv1.EventStatus_EVENT_STATUS_REJECTED, EventId: peekEventID(raw), Reason: err.Error()}
+			r := &cairnv1.EventResult{Status: cairnv1.EventStatus_EVENT_STATUS_REJECTED, Reason: err.Error()}
+			var rej *event.RejectError
+			if errors.As(err, &rej) {
+				r.EventId = rej.EventID
+			}
+			results[i] = r
+			continue
+		}
+		if err := storage.ValidateEvent(ev); err != nil {
+			results[i] = &cairnv1.EventResult{Status: cairnv1.EventStatus_EVENT_STATUS_REJECTED, EventId: ev.EventId, Reason: err.Error()}
 			continue
 		}
 		results[i] = &cairnv1.EventResult{EventId: ev.EventId}
@@ -129,11 +134,3 @@ func (n *Node) ingestBatch(ctx context.Context, req *cairnv1.IngestRequest) *cai
 	return &cairnv1.IngestResponse{Seq: req.Seq, Results: results}
 }
 
-// peekEventID returns the eventID of a rejected record when it can be read,
-// so the sender can tell which event was rejected.
-func peekEventID(raw []byte) string {
-	if len(raw) > event.MaxEventSize {
-		return ""
-	}
-	return fastjson.GetString(raw, "eventID")
-}
