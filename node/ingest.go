@@ -133,4 +133,3 @@ func (n *Node) ingestBatch(ctx context.Context, req *cairnv1.IngestRequest) *cai
 	n.metrics.countResults(results)
 	return &cairnv1.IngestResponse{Seq: req.Seq, Results: results}
 }
-
