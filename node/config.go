@@ -38,8 +38,12 @@ type Config struct {
 	BatchBytes int
 	// BatchDelay is how long a shard leader waits to fill a small entry (2ms).
 	BatchDelay time.Duration
-	// CacheBytes is the block cache shared by the node's Pebble DBs (256 MiB).
+	// CacheBytes is the block-cache budget shared by the node's Pebble DBs
+	// (256 MiB). Pebble charges memtables to the same cache, so the node sizes
+	// the cache as CacheBytes plus the memtable reservation of every shard.
 	CacheBytes int64
+	// MemTableBytes is the size of one memtable of a shard DB (16 MiB).
+	MemTableBytes uint64
 	// RaftLogLevel is the level of hashicorp/raft's own log ("warn").
 	RaftLogLevel string
 
@@ -95,6 +99,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.CacheBytes == 0 {
 		c.CacheBytes = 256 << 20
+	}
+	if c.MemTableBytes == 0 {
+		c.MemTableBytes = 16 << 20
 	}
 	if c.Shards == 0 {
 		c.Shards = 8

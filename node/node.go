@@ -120,8 +120,9 @@ func (n *Node) Start() error {
 			n.cfg.AdvertiseHTTP = n.httpLis.Addr().String()
 		}
 	}
-	// 3. The block cache shared by every shard DB of this node.
-	n.cache = storage.NewCache(n.cfg.CacheBytes)
+	// 3. The block cache shared by every shard DB of this node: the block
+	// budget plus the memtables of as many DBs as there are shards.
+	n.cache = storage.NewCache(n.cfg.CacheBytes + int64(n.cfg.Shards)*n.storageOptions().MemTableReservation())
 	// 4. The meta group.
 	if err := n.startMeta(); err != nil {
 		return err
@@ -329,6 +330,10 @@ func (n *Node) Kill() {
 	n.meta.close()
 	n.peers.close()
 	n.cache.Unref()
+}
+
+func (n *Node) storageOptions() storage.Options {
+	return storage.Options{Cache: n.cache, MemTableSize: n.cfg.MemTableBytes, Logger: n.log}
 }
 
 // shard returns the local replica of id, or nil.

@@ -60,7 +60,7 @@ func (n *Node) shardDir(id uint32) string {
 // the group's initial configuration, used only if the replica has no state.
 func (n *Node) openShard(id uint32, bootstrap *raft.Configuration) (*shard, error) {
 	dir := n.shardDir(id)
-	fsm, err := openShardFSM(id, filepath.Join(dir, "db"), storage.Options{Cache: n.cache})
+	fsm, err := openShardFSM(id, filepath.Join(dir, "db"), n.storageOptions())
 	if err != nil {
 		return nil, err
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/cairn-lake/cairn/cmd/cairn-agent/gen"
+	"github.com/cairn-lake/cairn/node"
 )
 
 // genEvents returns n realistic CloudTrail records from the agent's
@@ -104,7 +105,7 @@ func BenchmarkIngest1Node(b *testing.B) {
 	}
 	b.Logf("%d events, %.0f bytes each on average", n, float64(size)/float64(n))
 	for range b.N {
-		c := NewCluster(b, 1, WithReplicas(1))
+		c := NewCluster(b, 1, WithReplicas(1), WithConfig(productionCache))
 		b.ResetTimer()
 		benchIngest(b, c, events, 4)
 		b.StopTimer()
@@ -118,11 +119,17 @@ func BenchmarkIngest3Node(b *testing.B) {
 	n := benchEvents(b)
 	events := genEvents(n, 50, 2)
 	for range b.N {
-		c := NewCluster(b, 3)
+		c := NewCluster(b, 3, WithConfig(productionCache))
 		b.ResetTimer()
 		benchIngest(b, c, events, 6)
 		b.StopTimer()
 		reportDisk(b, c, 0, n)
 		c.Close()
 	}
+}
+
+// productionCache gives benchmark nodes the default cache and memtables.
+func productionCache(cfg *node.Config) {
+	cfg.CacheBytes = 256 << 20
+	cfg.MemTableBytes = 16 << 20
 }

@@ -84,9 +84,10 @@ func (c *Cluster) baseConfig(i int, raftAddr string) node.Config {
 		Shards:   c.shards,
 		Replicas: c.rf,
 		Logger:   slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})).With("test_node", nodeID(i)),
-		// Small enough for tests to see snapshots and compaction happen.
-		CacheBytes:   16 << 20,
-		RaftLogLevel: raftLogLevel(),
+		// Small: many nodes share one test process.
+		CacheBytes:    32 << 20,
+		MemTableBytes: 4 << 20,
+		RaftLogLevel:  raftLogLevel(),
 	}
 	if c.tune != nil {
 		c.tune(&cfg)

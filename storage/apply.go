@@ -1,0 +1,180 @@
+package storage
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/cockroachdb/pebble/v2"
+
+	cairnv1 "github.com/cairn-lake/cairn/proto/cairn/v1"
+)
+
+// ValidateEvent returns an error wrapping ErrInvalidEvent if storage cannot key
+// e: e is nil, its account or eventID is empty, or its account, region or
+// eventID contains a 0x00 byte. It is a pure function of e, so the ingest path
+// can reject such events before proposing them, and every replica agrees.
+func ValidateEvent(e *cairnv1.Event) error {
+	switch {
+	case e == nil:
+		return fmt.Errorf("%w: nil event", ErrInvalidEvent)
+	case e.GetAccount() == "":
+		return fmt.Errorf("%w: empty account", ErrInvalidEvent)
+	case e.GetEventId() == "":
+		return fmt.Errorf("%w: empty eventID", ErrInvalidEvent)
+	case strings.IndexByte(e.GetAccount(), 0) >= 0:
+		return fmt.Errorf("%w: account contains a 0x00 byte", ErrInvalidEvent)
+	case strings.IndexByte(e.GetRegion(), 0) >= 0:
+		return fmt.Errorf("%w: region contains a 0x00 byte", ErrInvalidEvent)
+	case strings.IndexByte(e.GetEventId(), 0) >= 0:
+		return fmt.Errorf("%w: eventID contains a 0x00 byte", ErrInvalidEvent)
+	}
+	return nil
+}
+
+// ApplyIngest applies the Raft entry at index: it stores events in one Pebble
+// batch that also records index as the applied index and updates the event
+// count, and returns one status per event, in input order.
+//
+// An event is EVENT_STATUS_DUPLICATE, and writes nothing, when its dedup
+// identity (UTC day of eventTime, account, eventID) is already stored or
+// repeats an earlier event of the same call; otherwise it is
+// EVENT_STATUS_STORED and its raw bytes are stored exactly as given.
+//
+// ApplyIngest is deterministic: the same events applied to the same prior
+// state write the same bytes and return the same statuses on every replica.
+// It reads no clock and no randomness, and no map order reaches its output.
+//
+// Errors, after which nothing was written (not even the applied index):
+//   - ErrStaleIndex: index <= AppliedIndex(). The FSM must skip such entries.
+//   - ErrInvalidEvent: an event fails ValidateEvent. Every replica fails the
+//     same way; the FSM decides what the entry means (for example: reject all
+//     its events and call SetAppliedIndex).
+//   - anything else: I/O failure or corruption. The replica cannot go on
+//     applying entries and must stop.
+func (db *DB) ApplyIngest(index uint64, events []*cairnv1.Event) ([]cairnv1.EventStatus, error) {
+	release, err := db.acquire()
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	db.applyMu.Lock()
+	defer db.applyMu.Unlock()
+
+	if err := db.checkIndex(index); err != nil {
+		return nil, fmt.Errorf("cannot apply entry %d: %w", index, err)
+	}
+	size := 64
+	for i, e := range events {
+		if err := ValidateEvent(e); err != nil {
+			return nil, fmt.Errorf("cannot apply entry %d: event %d: %w", index, i, err)
+		}
+		size += len(e.Raw) + 2*len(e.Account) + 2*len(e.EventId) + 2*len(e.Region) + 64
+	}
+
+	b := db.pdb.NewBatchWithSize(size)
+	defer b.Close()
+	statuses := make([]cairnv1.EventStatus, len(events))
+	// inBatch holds the eventID keys written by this call. It is only probed,
+	// never iterated, so its order cannot reach the output.
+	inBatch := make(map[string]struct{}, len(events))
+	var idKey, key, value []byte
+	var stored uint64
+	for i, e := range events {
+		ik := eventIDKey{day: dayOf(e.EventTimeUnixNano), account: e.Account, eventID: e.EventId}
+		idKey = appendEventIDKey(idKey[:0], ik)
+		dup, err := db.seen(idKey, inBatch)
+		if err != nil {
+			return nil, fmt.Errorf("cannot apply entry %d: event %d: %w", index, i, err)
+		}
+		if dup {
+			statuses[i] = cairnv1.EventStatus_EVENT_STATUS_DUPLICATE
+			continue
+		}
+		inBatch[string(idKey)] = struct{}{}
+
+		iv := eventIDValue{region: e.Region, eventTime: e.EventTimeUnixNano}
+		key = appendEventKey(key[:0], ik.primaryKey(iv))
+		value = appendEventIDValue(value[:0], iv)
+		if err := errors.Join(b.Set(key, e.Raw, nil), b.Set(idKey, value, nil)); err != nil {
+			return nil, fmt.Errorf("cannot apply entry %d: event %d: %w", index, i, err)
+		}
+		statuses[i] = cairnv1.EventStatus_EVENT_STATUS_STORED
+		stored++
+	}
+	count := db.events.Load() + stored
+	if err := db.commitMeta(b, index, &count); err != nil {
+		return nil, fmt.Errorf("cannot apply entry %d: %w", index, err)
+	}
+	return statuses, nil
+}
+
+// SetAppliedIndex records index as applied without other changes, for entries
+// that change nothing in this DB. It returns ErrStaleIndex if index <=
+// AppliedIndex().
+func (db *DB) SetAppliedIndex(index uint64) error {
+	release, err := db.acquire()
+	if err != nil {
+		return err
+	}
+	defer release()
+	db.applyMu.Lock()
+	defer db.applyMu.Unlock()
+
+	if err := db.checkIndex(index); err != nil {
+		return fmt.Errorf("cannot set applied index %d: %w", index, err)
+	}
+	b := db.pdb.NewBatch()
+	defer b.Close()
+	if err := db.commitMeta(b, index, nil); err != nil {
+		return fmt.Errorf("cannot set applied index %d: %w", index, err)
+	}
+	return nil
+}
+
+// checkIndex returns ErrStaleIndex unless index is above the applied index.
+func (db *DB) checkIndex(index uint64) error {
+	if applied := db.applied.Load(); index <= applied {
+		return fmt.Errorf("%w: index %d, applied %d", ErrStaleIndex, index, applied)
+	}
+	return nil
+}
+
+// seen reports whether the eventID key idKey is stored already or was written
+// earlier in the current batch.
+func (db *DB) seen(idKey []byte, inBatch map[string]struct{}) (bool, error) {
+	if _, ok := inBatch[string(idKey)]; ok {
+		return true, nil
+	}
+	_, closer, err := db.pdb.Get(idKey)
+	if errors.Is(err, pebble.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("cannot look up eventID key: %w", err)
+	}
+	return true, closer.Close()
+}
+
+// commitMeta adds the applied index (and the event count, if count is not nil)
+// to b, commits b without sync (the Raft log is the WAL), and mirrors the new
+// meta values in memory. The caller holds applyMu.
+func (db *DB) commitMeta(b *pebble.Batch, index uint64, count *uint64) error {
+	var buf [8]byte
+	if err := b.Set(appliedIndexKey, appendUint64(buf[:0], index), nil); err != nil {
+		return fmt.Errorf("cannot write applied index: %w", err)
+	}
+	if count != nil {
+		if err := b.Set(eventCountKey, appendUint64(buf[:0], *count), nil); err != nil {
+			return fmt.Errorf("cannot write event count: %w", err)
+		}
+	}
+	if err := b.Commit(pebble.NoSync); err != nil {
+		return fmt.Errorf("cannot commit batch: %w", err)
+	}
+	db.applied.Store(index)
+	if count != nil {
+		db.events.Store(*count)
+	}
+	return nil
+}

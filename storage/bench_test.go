@@ -1,0 +1,151 @@
+package storage
+
+import (
+	"testing"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/sstable"
+
+	cairnv1 "github.com/cairn-lake/cairn/proto/cairn/v1"
+)
+
+// eventsPerEntry is the size of one benchmark Raft entry: ~1 MB of synthetic
+// CloudTrail records, what the leader's micro-batching aims for.
+const eventsPerEntry = 800
+
+// BenchmarkApplyIngest applies Raft entries of synthetic CloudTrail records
+// with the default options. One op is one entry of eventsPerEntry events.
+// It reports:
+//   - events/s: ApplyIngest throughput (dedup lookups, batch commit, and the
+//     background flushes and compactions that run meanwhile);
+//   - cpu-µs/event: process CPU time per event, from the first entry to the
+//     end of the final full compaction (so all the work of getting the data
+//     to its last level), minus the time spent generating events. It moves
+//     less than events/s when other processes load the machine;
+//   - disk-B/event: bytes on disk per stored event after Compact (both
+//     keyspaces, all files of the DB);
+//   - raw-B/event: the average size of the records themselves.
+//
+// bytes/event includes fixed overheads (MANIFEST, OPTIONS), so run enough
+// entries for it to mean something:
+//
+//	go test ./storage/ -run '^$' -bench 'ApplyIngest$' -benchtime 200x
+func BenchmarkApplyIngest(b *testing.B) {
+	benchmarkApplyIngest(b, Options{})
+}
+
+// BenchmarkApplyIngestVariants compares Pebble settings on the same load. It
+// is how the constants in options.go were chosen:
+//
+//	go test ./storage/ -run '^$' -bench 'ApplyIngestVariants' -benchtime 200x
+func BenchmarkApplyIngestVariants(b *testing.B) {
+	setLevels := func(blockSize int, profileFor func(level int) *sstable.CompressionProfile) func(*pebble.Options) {
+		return func(o *pebble.Options) {
+			for i := range o.Levels {
+				profile := profileFor(i)
+				o.Levels[i].BlockSize = blockSize
+				o.Levels[i].Compression = func() *sstable.CompressionProfile { return profile }
+			}
+		}
+	}
+	uniform := func(p *sstable.CompressionProfile) func(int) *sstable.CompressionProfile {
+		return func(int) *sstable.CompressionProfile { return p }
+	}
+	fastL0 := func(p *sstable.CompressionProfile) func(int) *sstable.CompressionProfile {
+		return func(level int) *sstable.CompressionProfile {
+			if level == 0 {
+				return sstable.FastestCompression
+			}
+			return p
+		}
+	}
+	for _, v := range []struct {
+		name string
+		tune func(*pebble.Options)
+	}{
+		{"chosen", nil},
+		{"pebble-default-blocks-4K-snappy", setLevels(4<<10, uniform(sstable.SnappyCompression))},
+		{"fastest-128K", setLevels(128<<10, uniform(sstable.FastestCompression))},
+		{"zstd1-64K", setLevels(64<<10, uniform(sstable.BalancedCompression))},
+		{"zstd1-128K", setLevels(128<<10, uniform(sstable.BalancedCompression))},
+		{"zstd3-32K", setLevels(32<<10, uniform(sstable.ZstdCompression))},
+		{"zstd3-64K", setLevels(64<<10, uniform(sstable.ZstdCompression))},
+		{"zstd3-128K", setLevels(128<<10, uniform(sstable.ZstdCompression))},
+		{"zstd3-256K", setLevels(256<<10, uniform(sstable.ZstdCompression))},
+		{"L0fastest-zstd3-128K", setLevels(128<<10, fastL0(sstable.ZstdCompression))},
+	} {
+		b.Run(v.name, func(b *testing.B) {
+			benchmarkApplyIngest(b, Options{tune: v.tune})
+		})
+	}
+}
+
+func benchmarkApplyIngest(b *testing.B, opts Options) {
+	db := mustOpen(b, b.TempDir(), opts)
+	gen := newEventGen(1, day0)
+	var events, rawBytes int
+	var genCPU time.Duration // CPU spent building events, not storing them
+	cpuStart, cpuOK := processCPU()
+	b.ResetTimer()
+	for i := range b.N {
+		b.StopTimer()
+		before, _ := processCPU()
+		batch := gen.batch(eventsPerEntry)
+		for _, e := range batch {
+			rawBytes += len(e.Raw)
+		}
+		after, _ := processCPU()
+		genCPU += after - before
+		b.StartTimer()
+		if _, err := db.ApplyIngest(uint64(i+1), batch); err != nil {
+			b.Fatal(err)
+		}
+		events += len(batch)
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(events)/b.Elapsed().Seconds(), "events/s")
+
+	if err := db.Compact(); err != nil {
+		b.Fatal(err)
+	}
+	if cpuEnd, ok := processCPU(); ok && cpuOK {
+		b.ReportMetric(float64((cpuEnd-cpuStart-genCPU).Microseconds())/float64(events), "cpu-µs/event")
+	}
+	used, err := db.DiskUsage()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if db.EventCount() != uint64(events) {
+		b.Fatalf("stored %d events, applied %d", db.EventCount(), events)
+	}
+	b.ReportMetric(float64(used)/float64(events), "disk-B/event")
+	b.ReportMetric(float64(rawBytes)/float64(events), "raw-B/event")
+}
+
+// BenchmarkGetRaw looks up random stored events by (account, eventID, time)
+// in a compacted DB whose blocks fit in the cache: the cost of the two point
+// reads and of copying the record out.
+func BenchmarkGetRaw(b *testing.B) {
+	db := mustOpen(b, b.TempDir(), Options{})
+	gen := newEventGen(2, day0)
+	var events []*cairnv1.Event
+	for i := range 20 {
+		batch := gen.batch(eventsPerEntry)
+		if _, err := db.ApplyIngest(uint64(i+1), batch); err != nil {
+			b.Fatal(err)
+		}
+		events = append(events, batch...)
+	}
+	if err := db.Compact(); err != nil {
+		b.Fatal(err)
+	}
+	i := 0
+	for b.Loop() {
+		e := events[(i*7919)%len(events)]
+		if _, err := db.GetRaw(e.Account, e.EventId, e.EventTimeUnixNano); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+}

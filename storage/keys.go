@@ -1,0 +1,282 @@
+package storage
+
+// This file is the documentation of the key layout of a shard replica's Pebble
+// DB. Every key the package writes is built by a constructor in this file, and
+// every key it reads is parsed by the matching parse function.
+//
+// # Conventions
+//
+//   - The first byte of a key names its keyspace (the prefix).
+//   - Integers are fixed-width big-endian, so byte order is numeric order.
+//     Signed integers have their sign bit flipped (uint64(t) ^ 1<<63,
+//     uint32(d) ^ 1<<31), so negative values sort before positive ones and
+//     every int64 eventTime is representable: nothing is rejected for its time.
+//   - A string is its bytes followed by a 0x00 terminator, except when it is
+//     the last field of a key, where it runs to the end of the key. A keyed
+//     string must not contain 0x00 (ValidateEvent rejects it); CloudTrail
+//     never produces one.
+//   - day is the UTC day of eventTime: floor(eventTime / 24h) as days since
+//     1970-01-01, an int32 (encoded as above).
+//   - Every iterator is bounded: LowerBound is the prefix, UpperBound is
+//     keyUpperBound(prefix), the prefix's successor; a whole-DB scan uses
+//     [0x00, 0xff).
+//
+// # Keyspaces
+//
+//	0x00 meta: small fixed keys, value uint64.
+//	     0x00 0x01                                            → applied index
+//	     0x00 0x02                                            → event count
+//	0x10 event (primary): one per stored event.
+//	     0x10 | day | account 0x00 | region 0x00 | eventTime uint64 | eventID
+//	                                                          → raw record bytes, as received
+//	0x11 reserved for a per-event summary record (the indexed fields without
+//	     the raw bytes), should filters and aggregates need one.
+//	0x20 eventID index: one per stored event; the dedup key and the way from
+//	     (account, eventID) to the primary key.
+//	     0x20 | day | account 0x00 | eventID                  → region 0x00 | eventTime uint64
+//	0x30–0x3f reserved for the secondary lookup indexes, planned as
+//	     0x3n | day | account 0x00 | value 0x00 | eventTime uint64 | eventID → (empty):
+//	     0x30 EventName, 0x31 EventSource, 0x32 Username, 0x33 AccessKeyId,
+//	     0x34 ResourceName, 0x35 ResourceType, 0x36 ReadOnly, 0x37 ErrorCode,
+//	     0x38 SourceIPAddress.
+//	0xff reserved: never written, so {0xff} bounds every keyspace.
+//
+// Every data key leads with its day, so new writes touch only the current
+// days' key ranges, old days become immutable sstables, and retention deletes
+// with one DeleteRange per keyspace: a whole day is [prefix|day,
+// prefix|day+1), one account's day is [prefix|day|account 0x00,
+// prefix|day|account 0x01).
+//
+// The dedup identity of an event is its eventID index key: (day, account,
+// eventID). AWS re-sends an event with the same eventTime, so a re-sent event
+// always lands on the same day and is found.
+//
+// Everything but the applied index is replicated state: two replicas that
+// applied the same entries hold the same keys and values (see Digest).
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+)
+
+// Keyspace prefixes. See the layout above.
+const (
+	prefixMeta    byte = 0x00
+	prefixEvent   byte = 0x10
+	prefixEventID byte = 0x20
+	prefixEnd     byte = 0xff // reserved, never written
+)
+
+// Meta keys: 0x00 | id.
+var (
+	appliedIndexKey = []byte{prefixMeta, 0x01}
+	eventCountKey   = []byte{prefixMeta, 0x02}
+)
+
+// Keyspace bounds for iterators.
+var (
+	eventKeyspace   = []byte{prefixEvent}
+	eventIDKeyspace = []byte{prefixEventID}
+	// [allKeysLower, allKeysUpper) holds every key the package writes.
+	allKeysLower = []byte{prefixMeta}
+	allKeysUpper = []byte{prefixEnd}
+)
+
+// errBadKey reports a key or value that does not parse. It means corruption or
+// a bug, never bad input.
+var errBadKey = errors.New("malformed key or value")
+
+const nanosPerDay = 24 * 60 * 60 * 1_000_000_000
+
+// dayOf returns the UTC day of t (unix nanoseconds): floor(t / 24h).
+func dayOf(t int64) int32 {
+	d := t / nanosPerDay
+	if t%nanosPerDay < 0 {
+		d--
+	}
+	return int32(d)
+}
+
+// keyUpperBound returns the smallest key greater than every key that starts
+// with prefix (the prefix's successor), or nil if there is none.
+func keyUpperBound(prefix []byte) []byte {
+	end := bytes.Clone(prefix)
+	for i := len(end) - 1; i >= 0; i-- {
+		end[i]++
+		if end[i] != 0 {
+			return end[:i+1]
+		}
+	}
+	return nil
+}
+
+// eventKey is the primary key of one stored event. Its day is derived from
+// eventTime.
+type eventKey struct {
+	account   string
+	region    string
+	eventTime int64 // unix nanoseconds
+	eventID   string
+}
+
+// appendEventKey appends 0x10 | day | account 0x00 | region 0x00 | eventTime | eventID.
+func appendEventKey(dst []byte, k eventKey) []byte {
+	dst = append(dst, prefixEvent)
+	dst = appendDay(dst, dayOf(k.eventTime))
+	dst = appendString(dst, k.account)
+	dst = appendString(dst, k.region)
+	dst = appendTime(dst, k.eventTime)
+	return append(dst, k.eventID...)
+}
+
+// parseEventKey parses a whole key built by appendEventKey.
+func parseEventKey(src []byte) (eventKey, error) {
+	var k eventKey
+	if len(src) < 1 || src[0] != prefixEvent {
+		return k, fmt.Errorf("cannot parse event key %q: %w", src, errBadKey)
+	}
+	day, rest, err := parseDay(src[1:])
+	if err != nil {
+		return k, fmt.Errorf("cannot parse event key %q: %w", src, err)
+	}
+	if k.account, rest, err = parseString(rest); err != nil {
+		return k, fmt.Errorf("cannot parse event key %q: %w", src, err)
+	}
+	if k.region, rest, err = parseString(rest); err != nil {
+		return k, fmt.Errorf("cannot parse event key %q: %w", src, err)
+	}
+	if k.eventTime, rest, err = parseTime(rest); err != nil {
+		return k, fmt.Errorf("cannot parse event key %q: %w", src, err)
+	}
+	if dayOf(k.eventTime) != day {
+		return k, fmt.Errorf("cannot parse event key %q: day does not match eventTime: %w", src, errBadKey)
+	}
+	k.eventID = string(rest)
+	return k, nil
+}
+
+// eventIDKey is the key of the eventID index: the dedup identity of an event.
+type eventIDKey struct {
+	day     int32
+	account string
+	eventID string
+}
+
+// appendEventIDKey appends 0x20 | day | account 0x00 | eventID.
+func appendEventIDKey(dst []byte, k eventIDKey) []byte {
+	dst = append(dst, prefixEventID)
+	dst = appendDay(dst, k.day)
+	dst = appendString(dst, k.account)
+	return append(dst, k.eventID...)
+}
+
+// parseEventIDKey parses a whole key built by appendEventIDKey.
+func parseEventIDKey(src []byte) (eventIDKey, error) {
+	var k eventIDKey
+	if len(src) < 1 || src[0] != prefixEventID {
+		return k, fmt.Errorf("cannot parse eventID key %q: %w", src, errBadKey)
+	}
+	var (
+		rest []byte
+		err  error
+	)
+	if k.day, rest, err = parseDay(src[1:]); err != nil {
+		return k, fmt.Errorf("cannot parse eventID key %q: %w", src, err)
+	}
+	if k.account, rest, err = parseString(rest); err != nil {
+		return k, fmt.Errorf("cannot parse eventID key %q: %w", src, err)
+	}
+	k.eventID = string(rest)
+	return k, nil
+}
+
+// eventIDValue is the value of an eventID index key: the fields of the primary
+// key that the index key lacks.
+type eventIDValue struct {
+	region    string
+	eventTime int64
+}
+
+// appendEventIDValue appends region 0x00 | eventTime.
+func appendEventIDValue(dst []byte, v eventIDValue) []byte {
+	dst = appendString(dst, v.region)
+	return appendTime(dst, v.eventTime)
+}
+
+// parseEventIDValue parses a whole value built by appendEventIDValue.
+func parseEventIDValue(src []byte) (eventIDValue, error) {
+	var (
+		v    eventIDValue
+		rest []byte
+		err  error
+	)
+	if v.region, rest, err = parseString(src); err != nil {
+		return v, fmt.Errorf("cannot parse eventID value %q: %w", src, err)
+	}
+	if v.eventTime, rest, err = parseTime(rest); err != nil {
+		return v, fmt.Errorf("cannot parse eventID value %q: %w", src, err)
+	}
+	if len(rest) != 0 {
+		return v, fmt.Errorf("cannot parse eventID value %q: trailing bytes: %w", src, errBadKey)
+	}
+	return v, nil
+}
+
+// primaryKey returns the event key that the index entry (k, v) points to.
+func (k eventIDKey) primaryKey(v eventIDValue) eventKey {
+	return eventKey{account: k.account, region: v.region, eventTime: v.eventTime, eventID: k.eventID}
+}
+
+// appendUint64 appends v as 8 bytes big-endian (the value of a meta key).
+func appendUint64(dst []byte, v uint64) []byte {
+	return binary.BigEndian.AppendUint64(dst, v)
+}
+
+// parseUint64 parses a whole value built by appendUint64.
+func parseUint64(src []byte) (uint64, error) {
+	if len(src) != 8 {
+		return 0, fmt.Errorf("cannot parse uint64 %q: %w", src, errBadKey)
+	}
+	return binary.BigEndian.Uint64(src), nil
+}
+
+// appendDay appends d as 4 bytes big-endian with the sign bit flipped.
+func appendDay(dst []byte, d int32) []byte {
+	return binary.BigEndian.AppendUint32(dst, uint32(d)^(1<<31))
+}
+
+func parseDay(src []byte) (d int32, rest []byte, err error) {
+	if len(src) < 4 {
+		return 0, src, fmt.Errorf("cannot parse day: %w", errBadKey)
+	}
+	return int32(binary.BigEndian.Uint32(src) ^ (1 << 31)), src[4:], nil
+}
+
+// appendTime appends t (unix nanoseconds) as 8 bytes big-endian with the sign
+// bit flipped.
+func appendTime(dst []byte, t int64) []byte {
+	return binary.BigEndian.AppendUint64(dst, uint64(t)^(1<<63))
+}
+
+func parseTime(src []byte) (t int64, rest []byte, err error) {
+	if len(src) < 8 {
+		return 0, src, fmt.Errorf("cannot parse time: %w", errBadKey)
+	}
+	return int64(binary.BigEndian.Uint64(src) ^ (1 << 63)), src[8:], nil
+}
+
+// appendString appends s and its 0x00 terminator. s must not contain 0x00.
+func appendString(dst []byte, s string) []byte {
+	dst = append(dst, s...)
+	return append(dst, 0)
+}
+
+func parseString(src []byte) (s string, rest []byte, err error) {
+	n := bytes.IndexByte(src, 0)
+	if n < 0 {
+		return "", src, fmt.Errorf("cannot parse string: no terminator: %w", errBadKey)
+	}
+	return string(src[:n]), src[n+1:], nil
+}

@@ -1,0 +1,246 @@
+package storage
+
+import (
+	"bytes"
+	"cmp"
+	"errors"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"testing"
+)
+
+func TestDayOf(t *testing.T) {
+	for _, tc := range []struct {
+		t    int64
+		want int32
+	}{
+		{0, 0},
+		{1, 0},
+		{nanosPerDay - 1, 0},
+		{nanosPerDay, 1},
+		{-1, -1},
+		{-nanosPerDay, -1},
+		{-nanosPerDay - 1, -2},
+		{day0.UnixNano(), 20513},
+		{math.MaxInt64, 106751},
+		{math.MinInt64, -106752},
+	} {
+		if got := dayOf(tc.t); got != tc.want {
+			t.Errorf("dayOf(%d) = %d, want %d", tc.t, got, tc.want)
+		}
+	}
+}
+
+func TestEventKeyRoundTrip(t *testing.T) {
+	for _, k := range []eventKey{
+		{account: "123456789012", region: "us-east-1", eventTime: day0.UnixNano(), eventID: "3c856bc0-1a07-4c18-89d9-4d9205856714"},
+		{account: "123456789012", region: "", eventTime: 0, eventID: "x"},
+		{account: "a", region: "eu-west-1", eventTime: -1, eventID: "before-1970"},
+		{account: "a", region: "r", eventTime: math.MinInt64, eventID: "min"},
+		{account: "a", region: "r", eventTime: math.MaxInt64, eventID: "max"},
+		{account: "ünïcode", region: "ap-southeast-2", eventTime: nanosPerDay, eventID: "id\xff\x01"},
+	} {
+		key := appendEventKey([]byte("prefix"), k)
+		if !bytes.HasPrefix(key, []byte("prefix")) {
+			t.Fatalf("appendEventKey(%+v) did not append: %q", k, key)
+		}
+		got, err := parseEventKey(key[len("prefix"):])
+		if err != nil {
+			t.Fatalf("parseEventKey(appendEventKey(%+v)): %v", k, err)
+		}
+		if got != k {
+			t.Errorf("round trip of %+v gave %+v", k, got)
+		}
+	}
+}
+
+func TestEventIDKeyRoundTrip(t *testing.T) {
+	for _, k := range []eventIDKey{
+		{day: 20513, account: "123456789012", eventID: "3c856bc0-1a07-4c18-89d9-4d9205856714"},
+		{day: -1, account: "a", eventID: "b"},
+		{day: math.MinInt32, account: "a", eventID: ""},
+		{day: math.MaxInt32, account: "", eventID: "id\xff"},
+	} {
+		got, err := parseEventIDKey(appendEventIDKey(nil, k))
+		if err != nil {
+			t.Fatalf("parseEventIDKey(appendEventIDKey(%+v)): %v", k, err)
+		}
+		if got != k {
+			t.Errorf("round trip of %+v gave %+v", k, got)
+		}
+	}
+}
+
+func TestEventIDValueRoundTrip(t *testing.T) {
+	for _, v := range []eventIDValue{
+		{region: "us-east-1", eventTime: day0.UnixNano()},
+		{region: "", eventTime: -5},
+		{region: "eu-central-1", eventTime: math.MaxInt64},
+	} {
+		got, err := parseEventIDValue(appendEventIDValue(nil, v))
+		if err != nil {
+			t.Fatalf("parseEventIDValue(appendEventIDValue(%+v)): %v", v, err)
+		}
+		if got != v {
+			t.Errorf("round trip of %+v gave %+v", v, got)
+		}
+	}
+}
+
+func TestUint64RoundTrip(t *testing.T) {
+	for _, v := range []uint64{0, 1, 1 << 32, math.MaxUint64} {
+		got, err := parseUint64(appendUint64(nil, v))
+		if err != nil || got != v {
+			t.Errorf("round trip of %d gave %d, %v", v, got, err)
+		}
+	}
+}
+
+// The index entry of an event must lead back to the event's primary key.
+func TestEventIDKeyLeadsToPrimaryKey(t *testing.T) {
+	want := eventKey{account: "123456789012", region: "us-west-2", eventTime: day0.UnixNano() + 12345, eventID: "e-1"}
+	ik := eventIDKey{day: dayOf(want.eventTime), account: want.account, eventID: want.eventID}
+	v, err := parseEventIDValue(appendEventIDValue(nil, eventIDValue{region: want.region, eventTime: want.eventTime}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := ik.primaryKey(v); got != want {
+		t.Errorf("primaryKey = %+v, want %+v", got, want)
+	}
+}
+
+// Byte order of keys must be the logical order of their fields: day, account,
+// region, eventTime, eventID. Checked on random keys, including negative times
+// and accounts that are prefixes of each other.
+func TestEventKeyOrderIsLogicalOrder(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	pick := func(s ...string) string { return s[rng.IntN(len(s))] }
+	times := []int64{math.MinInt64, -nanosPerDay - 1, -1, 0, 1, nanosPerDay - 1, nanosPerDay, day0.UnixNano(), math.MaxInt64}
+	keys := make([]eventKey, 500)
+	for i := range keys {
+		keys[i] = eventKey{
+			account:   pick("1", "12", "123", "2", "a", ""),
+			region:    pick("", "us-east-1", "us-east-10", "eu-west-1"),
+			eventTime: times[rng.IntN(len(times))],
+			eventID:   pick("", "a", "ab", "b", "\xff"),
+		}
+		if t := keys[i].eventTime; t != math.MinInt64 && t != math.MaxInt64 {
+			keys[i].eventTime += int64(rng.IntN(3)) - 1
+		}
+	}
+	logical := func(a, b eventKey) int {
+		return cmp.Or(
+			cmp.Compare(dayOf(a.eventTime), dayOf(b.eventTime)),
+			cmp.Compare(a.account, b.account),
+			cmp.Compare(a.region, b.region),
+			cmp.Compare(a.eventTime, b.eventTime),
+			cmp.Compare(a.eventID, b.eventID),
+		)
+	}
+	for i := 0; i+1 < len(keys); i++ {
+		a, b := keys[i], keys[i+1]
+		want := logical(a, b)
+		got := bytes.Compare(appendEventKey(nil, a), appendEventKey(nil, b))
+		if got != want {
+			t.Fatalf("bytes.Compare(%+v, %+v) = %d, logical order says %d", a, b, got, want)
+		}
+	}
+	// And sorting by bytes gives the logical order.
+	byBytes := slices.Clone(keys)
+	slices.SortFunc(byBytes, func(a, b eventKey) int {
+		return bytes.Compare(appendEventKey(nil, a), appendEventKey(nil, b))
+	})
+	if !slices.IsSortedFunc(byBytes, logical) {
+		t.Error("keys sorted by bytes are not in logical order")
+	}
+}
+
+func TestEventIDKeyOrderIsLogicalOrder(t *testing.T) {
+	keys := []eventIDKey{
+		{day: math.MinInt32, account: "z", eventID: "z"},
+		{day: -1, account: "1", eventID: "a"},
+		{day: 0, account: "1", eventID: "b"},
+		{day: 0, account: "12", eventID: ""},
+		{day: 0, account: "12", eventID: "a"},
+		{day: 0, account: "2", eventID: "a"},
+		{day: 1, account: "", eventID: "a"},
+		{day: math.MaxInt32, account: "", eventID: ""},
+	}
+	for i := 0; i+1 < len(keys); i++ {
+		a, b := appendEventIDKey(nil, keys[i]), appendEventIDKey(nil, keys[i+1])
+		if bytes.Compare(a, b) >= 0 {
+			t.Errorf("key of %+v does not sort before key of %+v", keys[i], keys[i+1])
+		}
+	}
+}
+
+func TestKeyspacesAreDisjointAndBounded(t *testing.T) {
+	ek := appendEventKey(nil, eventKey{account: "\xff\xff", region: "\xff", eventTime: math.MaxInt64, eventID: "\xff\xff\xff"})
+	ik := appendEventIDKey(nil, eventIDKey{day: math.MaxInt32, account: "\xff", eventID: "\xff\xff"})
+	for _, tc := range []struct {
+		key, lower, upper []byte
+	}{
+		{appliedIndexKey, allKeysLower, keyUpperBound([]byte{prefixMeta})},
+		{eventCountKey, allKeysLower, keyUpperBound([]byte{prefixMeta})},
+		{ek, eventKeyspace, keyUpperBound(eventKeyspace)},
+		{ik, eventIDKeyspace, keyUpperBound(eventIDKeyspace)},
+		{ek, allKeysLower, allKeysUpper},
+		{ik, allKeysLower, allKeysUpper},
+	} {
+		if bytes.Compare(tc.key, tc.lower) < 0 || bytes.Compare(tc.key, tc.upper) >= 0 {
+			t.Errorf("key %x is outside [%x, %x)", tc.key, tc.lower, tc.upper)
+		}
+	}
+	if bytes.Compare(keyUpperBound(eventKeyspace), eventIDKeyspace) > 0 {
+		t.Error("event keyspace overlaps the eventID keyspace")
+	}
+}
+
+func TestKeyUpperBound(t *testing.T) {
+	for _, tc := range []struct{ in, want []byte }{
+		{[]byte{0x20}, []byte{0x21}},
+		{[]byte{0x20, 0x01}, []byte{0x20, 0x02}},
+		{[]byte{0x20, 0xff}, []byte{0x21}},
+		{[]byte{0x20, 0xff, 0xff}, []byte{0x21}},
+		{[]byte{0xff}, nil},
+	} {
+		if got := keyUpperBound(tc.in); !bytes.Equal(got, tc.want) {
+			t.Errorf("keyUpperBound(%x) = %x, want %x", tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestParseRejectsMalformedKeys(t *testing.T) {
+	good := appendEventKey(nil, eventKey{account: "a", region: "r", eventTime: 5, eventID: "e"})
+	wrongDay := slices.Clone(good)
+	wrongDay[4]++ // day field no longer matches eventTime
+	parseEvent := func(src []byte) error { _, err := parseEventKey(src); return err }
+	parseIndex := func(src []byte) error { _, err := parseEventIDKey(src); return err }
+	for name, tc := range map[string]struct {
+		parse func([]byte) error
+		src   []byte
+	}{
+		"empty":                     {parseEvent, nil},
+		"eventID key as event key":  {parseEvent, appendEventIDKey(nil, eventIDKey{account: "a", eventID: "e"})},
+		"event key as eventID key":  {parseIndex, good},
+		"meta key":                  {parseEvent, appliedIndexKey},
+		"short day":                 {parseEvent, good[:3]},
+		"no account terminator":     {parseEvent, good[:6]},
+		"short time":                {parseEvent, good[:len(good)-5]},
+		"day differs from time":     {parseEvent, wrongDay},
+		"empty eventID key":         {parseIndex, nil},
+		"eventID key without day":   {parseIndex, []byte{prefixEventID}},
+		"eventID key without term.": {parseIndex, appendEventIDKey(nil, eventIDKey{account: "a", eventID: "e"})[:6]},
+	} {
+		if err := tc.parse(tc.src); !errors.Is(err, errBadKey) {
+			t.Errorf("%s: parse(%x) error = %v, want errBadKey", name, tc.src, err)
+		}
+	}
+	if _, err := parseEventIDValue(append(appendEventIDValue(nil, eventIDValue{region: "r"}), 0)); !errors.Is(err, errBadKey) {
+		t.Errorf("parseEventIDValue with a trailing byte: error = %v, want errBadKey", err)
+	}
+	if _, err := parseUint64([]byte{1, 2, 3}); !errors.Is(err, errBadKey) {
+		t.Errorf("parseUint64 of 3 bytes: error = %v, want errBadKey", err)
+	}
+}

@@ -1,0 +1,87 @@
+package storage
+
+import (
+	"errors"
+	"slices"
+	"testing"
+	"time"
+
+	cairnv1 "github.com/cairn-lake/cairn/proto/cairn/v1"
+)
+
+func TestScanEventKeysOrderAndContent(t *testing.T) {
+	db := mustOpen(t, t.TempDir(), Options{})
+	events := []*cairnv1.Event{
+		ev("222222222222", "us-east-1", "b", day0.Add(time.Hour)),
+		ev("111111111111", "us-east-1", "z", day0.Add(25*time.Hour)), // next day: after all of day0
+		ev("111111111111", "eu-west-1", "c", day0.Add(time.Minute)),
+		ev("11111111111", "us-east-1", "y", day0.Add(2*time.Hour)), // 11 digits: a prefix of the others
+		ev("111111111111", "us-east-1", "a", day0.Add(3*time.Hour)),
+		ev("999999999999", "us-east-1", "old", day0.Add(-time.Second)), // the day before
+	}
+	mustApply(t, db, 1, events[:3]...)
+	mustFlush(t, db) // half in sstables, half in the memtable
+	mustApply(t, db, 2, events[3:]...)
+
+	want := []string{
+		"999999999999/old",
+		"11111111111/y",
+		"111111111111/a",
+		"111111111111/c",
+		"222222222222/b",
+		"111111111111/z",
+	}
+	if got := mustEventKeys(t, db); !slices.Equal(got, want) {
+		t.Errorf("ScanEventKeys = %v, want %v", got, want)
+	}
+	if got := keysOf(events); !slices.Equal(got, want) {
+		t.Errorf("test helper keysOf = %v, want %v", got, want)
+	}
+}
+
+func TestScanEventKeysStopsOnError(t *testing.T) {
+	db := mustOpen(t, t.TempDir(), Options{})
+	for i, e := range entries(8, 2, 10) {
+		mustApply(t, db, uint64(i+1), e...)
+	}
+	stop := errors.New("stop")
+	var calls int
+	err := db.ScanEventKeys(func(string, string) error {
+		calls++
+		if calls == 3 {
+			return stop
+		}
+		return nil
+	})
+	if err != stop || calls != 3 {
+		t.Errorf("ScanEventKeys = %v after %d calls, want the callback's error after 3", err, calls)
+	}
+}
+
+func TestScanEventKeysEmpty(t *testing.T) {
+	db := mustOpen(t, t.TempDir(), Options{})
+	if err := db.SetAppliedIndex(1); err != nil { // a meta key must not show up
+		t.Fatal(err)
+	}
+	if got := mustEventKeys(t, db); len(got) != 0 {
+		t.Errorf("empty DB scan = %v", got)
+	}
+}
+
+func TestGetRawNotFound(t *testing.T) {
+	db := mustOpen(t, t.TempDir(), Options{})
+	e := ev("111111111111", "us-east-1", "a", day0)
+	mustApply(t, db, 1, e)
+	for name, q := range map[string]struct {
+		account, id string
+		at          time.Time
+	}{
+		"other account": {"222222222222", "a", day0},
+		"other id":      {"111111111111", "b", day0},
+		"other day":     {"111111111111", "a", day0.Add(-time.Nanosecond)},
+	} {
+		if _, err := db.GetRaw(q.account, q.id, q.at.UnixNano()); !errors.Is(err, ErrNotFound) {
+			t.Errorf("%s: GetRaw error = %v, want ErrNotFound", name, err)
+		}
+	}
+}
