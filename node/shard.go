@@ -15,7 +15,6 @@ import (
 
 	"github.com/cairn-lake/cairn/node/snapstore"
 	cairnv1 "github.com/cairn-lake/cairn/proto/cairn/v1"
-	"github.com/cairn-lake/cairn/storage"
 )
 
 // maxInflightEntries bounds the Raft entries a shard leader has proposed and
