@@ -92,7 +92,7 @@ const (
 	// L0 is compacted as soon as two files exist, which keeps the dedup Gets'
 	// read amplification low; writes stop only at a generous count, because a
 	// write stall here stalls the Raft FSM.
-	l0CompactionThreshold = 2
+	l0CompactionThreshold = 4
 	l0StopWritesThreshold = 32
 	memTableStopWrites    = 4
 )

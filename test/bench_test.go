@@ -131,5 +131,5 @@ func BenchmarkIngest3Node(b *testing.B) {
 // productionCache gives benchmark nodes the default cache and memtables.
 func productionCache(cfg *node.Config) {
 	cfg.CacheBytes = 256 << 20
-	cfg.MemTableBytes = 16 << 20
+	cfg.MemTableBytes = 64 << 20
 }
