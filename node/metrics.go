@@ -106,12 +106,7 @@ func (c groupCollector) Collect(ch chan<- prometheus.Metric) {
 	if c.n.meta != nil {
 		raftMetrics("meta", c.n.meta.raft)
 	}
-	c.n.mu.RLock()
-	shards := make([]*shard, 0, len(c.n.shards))
-	for _, s := range c.n.shards {
-		shards = append(shards, s)
-	}
-	c.n.mu.RUnlock()
+	shards := c.n.localShards()
 	for _, s := range shards {
 		id := strconv.Itoa(int(s.id))
 		raftMetrics("shard-"+id, s.group.raft)

@@ -336,6 +336,17 @@ func (n *Node) storageOptions() storage.Options {
 	return storage.Options{Cache: n.cache, MemTableSize: n.cfg.MemTableBytes, Logger: n.log}
 }
 
+// localShards returns the local replicas, in no particular order.
+func (n *Node) localShards() []*shard {
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	out := make([]*shard, 0, len(n.shards))
+	for _, s := range n.shards {
+		out = append(out, s)
+	}
+	return out
+}
+
 // shard returns the local replica of id, or nil.
 func (n *Node) shard(id uint32) *shard {
 	n.mu.RLock()
@@ -353,12 +364,7 @@ func (n *Node) LocalStatus() *cairnv1.LocalStatusResponse { return n.localStatus
 // returns the bytes their Pebble files take and the events they hold. It is
 // for benchmarks and operators measuring space; it is slow on large data.
 func (n *Node) CompactAll() (bytes, events uint64, err error) {
-	n.mu.RLock()
-	shards := make([]*shard, 0, len(n.shards))
-	for _, s := range n.shards {
-		shards = append(shards, s)
-	}
-	n.mu.RUnlock()
+	shards := n.localShards()
 	for _, s := range shards {
 		db, release := s.fsm.DB()
 		err = db.Compact()

@@ -15,9 +15,10 @@ func ShardFor(account string, shards uint32) uint32 {
 	return h.Sum32() % shards
 }
 
-// initialPlacement spreads shards over the sorted node ids: shard i lives on
-// nodes i, i+1, … i+rf-1 (mod n), and replicas[0] — the preferred leader —
-// rotates, so leaders start spread over every node.
+// initialPlacement spreads shards over the sorted node ids: shard i starts on
+// nodes i, i+1, … i+rf-1 (mod n), so replicas[0] — the preferred leader —
+// rotates over every node; rebalance then evens out the replica counts when
+// the shard count is not a multiple of the node count.
 func initialPlacement(nodes []string, shards, rf int) []*cairnv1.ShardPlacement {
 	ids := slices.Clone(nodes)
 	slices.Sort(ids)
@@ -31,6 +32,19 @@ func initialPlacement(nodes []string, shards, rf int) []*cairnv1.ShardPlacement 
 			p.Replicas = append(p.Replicas, ids[(i+j)%len(ids)])
 		}
 		out[i] = p
+	}
+	return withChanges(out, rebalance(out, ids, rf))
+}
+
+// withChanges returns ps with the placements in changed substituted.
+func withChanges(ps, changed []*cairnv1.ShardPlacement) []*cairnv1.ShardPlacement {
+	out := clonePlacement(ps)
+	for _, c := range changed {
+		for i, p := range out {
+			if p.Shard == c.Shard {
+				out[i] = c
+			}
+		}
 	}
 	return out
 }

@@ -44,12 +44,7 @@ func (n *Node) reconcile() {
 		}
 	}
 	// 2. Per local replica: lead it toward the placement, or retire it.
-	n.mu.RLock()
-	local := make([]*shard, 0, len(n.shards))
-	for _, s := range n.shards {
-		local = append(local, s)
-	}
-	n.mu.RUnlock()
+	local := n.localShards()
 	for _, s := range local {
 		if n.ctx.Err() != nil {
 			return

@@ -146,12 +146,7 @@ func (s *clusterService) ShardEventIDs(req *cairnv1.ShardEventIDsRequest, stream
 
 // localStatus is this node's own view of its replicas.
 func (n *Node) localStatus() *cairnv1.LocalStatusResponse {
-	n.mu.RLock()
-	shards := make([]*shard, 0, len(n.shards))
-	for _, s := range n.shards {
-		shards = append(shards, s)
-	}
-	n.mu.RUnlock()
+	shards := n.localShards()
 	resp := &cairnv1.LocalStatusResponse{NodeId: n.cfg.ID, MetaAppliedIndex: n.meta.raft.AppliedIndex()}
 	for _, s := range shards {
 		resp.Shards = append(resp.Shards, s.localStatus())

@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 	"time"
 
@@ -15,6 +14,7 @@ import (
 
 	"github.com/cairn-lake/cairn/cmd/cairn-agent/deliver"
 	"github.com/cairn-lake/cairn/cmd/cairn-agent/source"
+	"github.com/cairn-lake/cairn/cmd/internal/grpcdial"
 )
 
 // Exit codes.
@@ -154,15 +154,7 @@ func (o *options) validate(cmd *cobra.Command) error {
 	return nil
 }
 
-func (o *options) serverList() []string {
-	var out []string
-	for _, s := range strings.Split(o.servers, ",") {
-		if s = strings.TrimSpace(s); s != "" {
-			out = append(out, s)
-		}
-	}
-	return out
-}
+func (o *options) serverList() []string { return grpcdial.SplitServers(o.servers) }
 
 // agent sends everything the chosen source holds and returns the exit code.
 func agent(ctx context.Context, opts options, stdout, stderr io.Writer) int {

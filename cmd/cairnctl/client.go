@@ -9,8 +9,12 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/cairn-lake/cairn/cmd/internal/grpcdial"
 	cairnv1 "github.com/cairn-lake/cairn/proto/cairn/v1"
 )
+
+// connectTimeout bounds the wait for one server to accept a connection.
+const connectTimeout = 3 * time.Second
 
 // client calls the cluster through the first server of a list that answers.
 // It keeps one connection per address; the caller must call Close. It is
@@ -36,7 +40,9 @@ func (c *client) Close() {
 	clear(c.conns)
 }
 
-// conn returns the connection to addr, dialing it the first time.
+// conn returns the connection to addr, dialing it the first time and
+// waiting at most connectTimeout for it to be ready. A failure says why in a
+// few words ("connection refused").
 func (c *client) conn(ctx context.Context, addr string) (*grpc.ClientConn, error) {
 	c.mu.Lock()
 	conn, ok := c.conns[addr]
@@ -44,7 +50,7 @@ func (c *client) conn(ctx context.Context, addr string) (*grpc.ClientConn, error
 	if ok {
 		return conn, nil
 	}
-	conn, err := dial(ctx, addr)
+	conn, err := grpcdial.Connect(ctx, addr, connectTimeout)
 	if err != nil {
 		return nil, err
 	}

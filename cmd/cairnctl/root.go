@@ -7,11 +7,12 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/cairn-lake/cairn/cmd/internal/grpcdial"
 )
 
 // Exit codes.
@@ -108,15 +109,7 @@ func (g *globals) validate() error {
 	return nil
 }
 
-func (g *globals) servers() []string {
-	var out []string
-	for _, s := range strings.Split(g.server, ",") {
-		if s = strings.TrimSpace(s); s != "" {
-			out = append(out, s)
-		}
-	}
-	return out
-}
+func (g *globals) servers() []string { return grpcdial.SplitServers(g.server) }
 
 // action adapts a command body to cobra, marking its errors as run-time
 // failures.

@@ -9,9 +9,11 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/cairn-lake/cairn/cmd/internal/grpcdial"
 	cairnv1 "github.com/cairn-lake/cairn/proto/cairn/v1"
 )
 
@@ -31,8 +33,22 @@ type recvMsg struct {
 	err  error
 }
 
-func openSession(ctx context.Context, addr string, timeout time.Duration, window int, opts []grpc.DialOption) (*session, error) {
-	conn, err := dial(ctx, addr, timeout, opts)
+// openSession connects to addr, waiting at most timeout for the connection
+// to be ready, and opens an Ingest stream on it. The error of a failed
+// connection names the network cause ("connection refused", "timed out
+// after 3s"). extra are added to the Sender's own dial options; later
+// options win.
+func openSession(ctx context.Context, addr string, timeout time.Duration, window int, extra []grpc.DialOption) (*session, error) {
+	opts := []grpc.DialOption{
+		// The Sender runs its own reconnect loop over the server list; keep
+		// gRPC's internal backoff short so that it never hides a server that
+		// came back.
+		grpc.WithConnectParams(grpc.ConnectParams{
+			Backoff:           backoff.Config{BaseDelay: 100 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: time.Second},
+			MinConnectTimeout: timeout,
+		}),
+	}
+	conn, err := grpcdial.Connect(ctx, addr, timeout, append(opts, extra...)...)
 	if err != nil {
 		return nil, err
 	}
