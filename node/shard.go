@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/raft"
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/cairn-lake/cairn/node/snapstore"
@@ -226,17 +227,12 @@ func (s *shard) commit(batch []*proposal) {
 	for _, p := range batch {
 		events = append(events, p.events...)
 	}
-	payload, err := proto.Marshal(&cairnv1.IngestBatch{
+	data, err := encodeIngestCommand(&cairnv1.IngestBatch{
 		LeaderTimeUnixNano: time.Now().UnixNano(),
 		Events:             events,
 	})
 	if err != nil {
-		finish(batch, nil, fmt.Errorf("cannot encode ingest batch: %w", err))
-		return
-	}
-	data, err := proto.Marshal(&cairnv1.Command{Type: cairnv1.CommandType_COMMAND_TYPE_INGEST, Payload: payload})
-	if err != nil {
-		finish(batch, nil, fmt.Errorf("cannot encode command: %w", err))
+		finish(batch, nil, err)
 		return
 	}
 	start := time.Now()
@@ -255,6 +251,24 @@ func (s *shard) commit(batch []*proposal) {
 		return
 	}
 	finish(batch, statuses, nil)
+}
+
+// encodeIngestCommand encodes Command{INGEST, payload: b} in one pass, the
+// batch marshalled straight into the envelope: the bytes are those of
+// proto.Marshal of the Command, without a second copy of the events.
+func encodeIngestCommand(b *cairnv1.IngestBatch) ([]byte, error) {
+	const typeField, payloadField = 1, 2 // cairn.v1.Command
+	size := proto.Size(b)
+	buf := make([]byte, 0, 16+size)
+	buf = protowire.AppendTag(buf, typeField, protowire.VarintType)
+	buf = protowire.AppendVarint(buf, uint64(cairnv1.CommandType_COMMAND_TYPE_INGEST))
+	buf = protowire.AppendTag(buf, payloadField, protowire.BytesType)
+	buf = protowire.AppendVarint(buf, uint64(size))
+	buf, err := proto.MarshalOptions{UseCachedSize: true}.MarshalAppend(buf, b)
+	if err != nil {
+		return nil, fmt.Errorf("cannot encode ingest batch: %w", err)
+	}
+	return buf, nil
 }
 
 func finish(batch []*proposal, statuses []cairnv1.EventStatus, err error) {
