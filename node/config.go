@@ -36,7 +36,8 @@ type Config struct {
 	RaftSegmentBytes int
 	// BatchBytes caps the events packed into one Raft entry (1 MiB).
 	BatchBytes int
-	// BatchDelay is how long a shard leader waits to fill a small entry (2ms).
+	// BatchDelay is how long a shard leader waits to fill an entry (20ms).
+	// It bounds the latency it adds to a write.
 	BatchDelay time.Duration
 	// CacheBytes is the block-cache budget shared by the node's Pebble DBs
 	// (256 MiB). Pebble charges memtables to the same cache, so the node sizes
@@ -98,7 +99,7 @@ func (c *Config) setDefaults() {
 		c.BatchBytes = 1 << 20
 	}
 	if c.BatchDelay == 0 {
-		c.BatchDelay = 2 * time.Millisecond
+		c.BatchDelay = 20 * time.Millisecond
 	}
 	if c.CacheBytes == 0 {
 		c.CacheBytes = 256 << 20

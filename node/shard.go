@@ -158,7 +158,11 @@ func (s *shard) write(ctx context.Context, events []*cairnv1.Event) ([]cairnv1.E
 }
 
 // batchLoop packs waiting proposals into Raft entries of up to BatchBytes,
-// waiting up to BatchDelay to fill an entry that is still small.
+// waiting up to BatchDelay for an entry to reach half of BatchBytes: few
+// large entries commit far more events per second than many small ones
+// (fewer fsyncs, AppendEntries and Pebble batches on every replica). Sending
+// at once when nothing was in flight was measured too: it made more, smaller
+// entries and cost a fifth of the 3-node ingest rate.
 func (s *shard) batchLoop() {
 	defer s.wg.Done()
 	maxBytes := s.n.cfg.BatchBytes
@@ -172,7 +176,7 @@ func (s *shard) batchLoop() {
 		}
 		batch := []*proposal{first}
 		size := first.size
-		deadline := time.NewTimer(s.n.cfg.BatchDelay)
+		timer := time.NewTimer(s.n.cfg.BatchDelay)
 	fill:
 		for size < maxBytes {
 			select {
@@ -182,20 +186,20 @@ func (s *shard) batchLoop() {
 				continue
 			default:
 			}
-			if size >= maxBytes/4 {
+			if size >= maxBytes/2 {
 				break
 			}
 			select {
 			case p := <-s.proposals:
 				batch = append(batch, p)
 				size += p.size
-			case <-deadline.C:
+			case <-timer.C:
 				break fill
 			case <-s.stop:
 				break fill
 			}
 		}
-		deadline.Stop()
+		timer.Stop()
 		select {
 		case s.inflight <- struct{}{}:
 		case <-s.stop:

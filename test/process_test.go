@@ -217,7 +217,7 @@ func TestProcessCluster(t *testing.T) {
 	if testing.Short() {
 		t.Skip("slow: builds and runs cairnd processes")
 	}
-	tuning := []string{"--raft-snapshot-threshold", "64", "--raft-trailing-logs", "16", "--raft-snapshot-interval", "500ms", "--raft-segment-bytes", "1048576"}
+	tuning := []string{"--raft-snapshot-threshold", "4", "--raft-trailing-logs", "2", "--raft-snapshot-interval", "500ms", "--raft-segment-bytes", "1048576"}
 	start := time.Now()
 	step := func(what string) { t.Logf("%6.1fs %s", time.Since(start).Seconds(), what) }
 	pc := startProcCluster(t, 3, tuning...)
