@@ -9,6 +9,15 @@ import (
 	cairnv1 "github.com/cairn-lake/cairn/proto/cairn/v1"
 )
 
+// Forwarded writes carry up to megabytes per call over one connection per
+// peer; HTTP/2's default 64 KiB flow-control windows made them wait on
+// window updates.
+const (
+	maxMessageBytes   = 64 << 20
+	streamWindowBytes = 8 << 20
+	connWindowBytes   = 32 << 20
+)
+
 // peerPool keeps one gRPC connection per peer address. Connections are made
 // lazily and reconnect on their own; close releases them all.
 type peerPool struct {
@@ -32,7 +41,9 @@ func (p *peerPool) conn(addr string) *grpc.ClientConn {
 	// then fails every call with a clear error.
 	c, err := grpc.NewClient(addr,
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(64<<20), grpc.MaxCallSendMsgSize(64<<20)))
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxMessageBytes), grpc.MaxCallSendMsgSize(maxMessageBytes)),
+		grpc.WithInitialWindowSize(streamWindowBytes),
+		grpc.WithInitialConnWindowSize(connWindowBytes))
 	if err != nil {
 		c, _ = grpc.NewClient("passthrough:///invalid-address", grpc.WithTransportCredentials(insecure.NewCredentials()))
 	}

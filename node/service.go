@@ -15,7 +15,8 @@ import (
 )
 
 func (n *Node) startGRPC() {
-	n.grpcServer = grpc.NewServer(grpc.MaxRecvMsgSize(64<<20), grpc.MaxSendMsgSize(64<<20))
+	n.grpcServer = grpc.NewServer(grpc.MaxRecvMsgSize(maxMessageBytes), grpc.MaxSendMsgSize(maxMessageBytes),
+		grpc.InitialWindowSize(streamWindowBytes), grpc.InitialConnWindowSize(connWindowBytes))
 	cairnv1.RegisterIngestServiceServer(n.grpcServer, &ingestService{n: n})
 	cairnv1.RegisterClusterServiceServer(n.grpcServer, &clusterService{n: n})
 	n.wg.Add(1)
