@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"errors"
 	"sort"
 	"sync"
 	"time"
@@ -9,6 +10,7 @@ import (
 	"github.com/hashicorp/raft"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
 	cairnv1 "github.com/cairn-lake/cairn/proto/cairn/v1"
@@ -143,6 +145,23 @@ func (s *clusterService) ShardEventIDs(req *cairnv1.ShardEventIDsRequest, stream
 		return stream.Send(&cairnv1.ShardEventIDsResponse{Keys: chunk})
 	}
 	return nil
+}
+
+func (s *clusterService) Accounts(ctx context.Context, _ *cairnv1.AccountsRequest) (*cairnv1.AccountsResponse, error) {
+	resp, err := s.n.accounts(ctx)
+	return resp, toStatus(err)
+}
+
+func (s *clusterService) ShardAccounts(ctx context.Context, req *cairnv1.ShardAccountsRequest) (*cairnv1.ShardAccountsResponse, error) {
+	accounts, err := s.n.localShardAccounts(ctx, req.Shard)
+	if err != nil {
+		var nl *notLeaderError
+		if errors.As(err, &nl) && nl.leader != "" {
+			grpc.SetTrailer(ctx, metadata.Pairs(leaderTrailer, nl.leader))
+		}
+		return nil, toStatus(err)
+	}
+	return &cairnv1.ShardAccountsResponse{Accounts: accounts}, nil
 }
 
 // localStatus is this node's own view of its replicas.

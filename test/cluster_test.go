@@ -4,6 +4,10 @@ import (
 	"context"
 	"testing"
 	"time"
+
+	"github.com/cairn-lake/cairn/node"
+	cairnv1 "github.com/cairn-lake/cairn/proto/cairn/v1"
+	"github.com/cairn-lake/cairn/storage/event"
 )
 
 func TestClusterForms(t *testing.T) {
@@ -57,5 +61,28 @@ func TestClusterForms(t *testing.T) {
 	}
 	if total != 2000 {
 		t.Fatalf("shards hold %d events, want 2000", total)
+	}
+
+	// The per-account summary, scattered over every shard's leader from any
+	// node, matches the events sent.
+	want := map[string]uint64{}
+	for _, raw := range events {
+		ev, err := event.Parse(raw, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		want[ev.Account]++
+	}
+	accts, err := cairnv1.NewClusterServiceClient(c.Conn(2)).Accounts(ctx, &cairnv1.AccountsRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if accts.ShardsAsked != 8 || len(accts.Accounts) != len(want) {
+		t.Fatalf("accounts: %d from %d shards, want %d from 8", len(accts.Accounts), accts.ShardsAsked, len(want))
+	}
+	for _, a := range accts.Accounts {
+		if a.Events != want[a.Account] || a.Shard != node.ShardFor(a.Account, 8) || a.FirstEventTimeUnixNano > a.LastEventTimeUnixNano {
+			t.Errorf("account %s: %d events on shard %d; want %d on shard %d", a.Account, a.Events, a.Shard, want[a.Account], node.ShardFor(a.Account, 8))
+		}
 	}
 }

@@ -297,13 +297,30 @@ func TestProcessCluster(t *testing.T) {
 	pc.checkExactlyOnce(res.Acked)
 	step("checked")
 
-	// 4. A re-sent batch is reported as duplicates.
+	// 4. cairnctl accounts counts every acknowledged event.
+	var accts struct {
+		Accounts []struct {
+			Events uint64 `json:"events"`
+		} `json:"accounts"`
+	}
+	if err := json.Unmarshal(pc.ctl("accounts", "-o", "json"), &accts); err != nil {
+		t.Fatal(err)
+	}
+	var counted uint64
+	for _, a := range accts.Accounts {
+		counted += a.Events
+	}
+	if counted != total || len(accts.Accounts) != 300 {
+		t.Fatalf("cairnctl accounts counts %d events over %d accounts, want %d over 300", counted, len(accts.Accounts), total)
+	}
+
+	// 5. A re-sent batch is reported as duplicates.
 	again, err := Ingest(ctx, pc.procs[1].grpc, events[:500], 500, 1)
 	if err != nil || again.Dup != 500 {
 		t.Fatalf("re-sent 500 stored events: %v; %d duplicates, %d stored", err, again.Dup, again.Stored)
 	}
 
-	// 5. A fourth node joins after the logs were compacted.
+	// 6. A fourth node joins after the logs were compacted.
 	j := &proc{id: "n4", grpc: freeAddr(t), raft: freeAddr(t), http: freeAddr(t), dir: filepath.Join(t.TempDir(), "n4")}
 	j.args = append([]string{"--id", j.id, "--data-dir", j.dir, "--grpc-addr", j.grpc, "--raft-addr", j.raft, "--http-addr", j.http, "--join", pc.procs[1].grpc}, tuning...)
 	pc.procs = append(pc.procs, j)

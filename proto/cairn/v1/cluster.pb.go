@@ -1138,6 +1138,267 @@ func (x *EventKey) GetEventId() string {
 	return ""
 }
 
+type AccountsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AccountsRequest) Reset() {
+	*x = AccountsRequest{}
+	mi := &file_cairn_v1_cluster_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AccountsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AccountsRequest) ProtoMessage() {}
+
+func (x *AccountsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_cairn_v1_cluster_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AccountsRequest.ProtoReflect.Descriptor instead.
+func (*AccountsRequest) Descriptor() ([]byte, []int) {
+	return file_cairn_v1_cluster_proto_rawDescGZIP(), []int{20}
+}
+
+type AccountsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// accounts are sorted by account id.
+	Accounts      []*AccountSummary `protobuf:"bytes,1,rep,name=accounts,proto3" json:"accounts,omitempty"`
+	ShardsAsked   uint32            `protobuf:"varint,2,opt,name=shards_asked,json=shardsAsked,proto3" json:"shards_asked,omitempty"`
+	ElapsedMs     int64             `protobuf:"varint,3,opt,name=elapsed_ms,json=elapsedMs,proto3" json:"elapsed_ms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AccountsResponse) Reset() {
+	*x = AccountsResponse{}
+	mi := &file_cairn_v1_cluster_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AccountsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AccountsResponse) ProtoMessage() {}
+
+func (x *AccountsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_cairn_v1_cluster_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AccountsResponse.ProtoReflect.Descriptor instead.
+func (*AccountsResponse) Descriptor() ([]byte, []int) {
+	return file_cairn_v1_cluster_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *AccountsResponse) GetAccounts() []*AccountSummary {
+	if x != nil {
+		return x.Accounts
+	}
+	return nil
+}
+
+func (x *AccountsResponse) GetShardsAsked() uint32 {
+	if x != nil {
+		return x.ShardsAsked
+	}
+	return 0
+}
+
+func (x *AccountsResponse) GetElapsedMs() int64 {
+	if x != nil {
+		return x.ElapsedMs
+	}
+	return 0
+}
+
+type AccountSummary struct {
+	state                  protoimpl.MessageState `protogen:"open.v1"`
+	Account                string                 `protobuf:"bytes,1,opt,name=account,proto3" json:"account,omitempty"`
+	Shard                  uint32                 `protobuf:"varint,2,opt,name=shard,proto3" json:"shard,omitempty"`
+	Events                 uint64                 `protobuf:"varint,3,opt,name=events,proto3" json:"events,omitempty"`
+	FirstEventTimeUnixNano int64                  `protobuf:"varint,4,opt,name=first_event_time_unix_nano,json=firstEventTimeUnixNano,proto3" json:"first_event_time_unix_nano,omitempty"`
+	LastEventTimeUnixNano  int64                  `protobuf:"varint,5,opt,name=last_event_time_unix_nano,json=lastEventTimeUnixNano,proto3" json:"last_event_time_unix_nano,omitempty"`
+	unknownFields          protoimpl.UnknownFields
+	sizeCache              protoimpl.SizeCache
+}
+
+func (x *AccountSummary) Reset() {
+	*x = AccountSummary{}
+	mi := &file_cairn_v1_cluster_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AccountSummary) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AccountSummary) ProtoMessage() {}
+
+func (x *AccountSummary) ProtoReflect() protoreflect.Message {
+	mi := &file_cairn_v1_cluster_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AccountSummary.ProtoReflect.Descriptor instead.
+func (*AccountSummary) Descriptor() ([]byte, []int) {
+	return file_cairn_v1_cluster_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *AccountSummary) GetAccount() string {
+	if x != nil {
+		return x.Account
+	}
+	return ""
+}
+
+func (x *AccountSummary) GetShard() uint32 {
+	if x != nil {
+		return x.Shard
+	}
+	return 0
+}
+
+func (x *AccountSummary) GetEvents() uint64 {
+	if x != nil {
+		return x.Events
+	}
+	return 0
+}
+
+func (x *AccountSummary) GetFirstEventTimeUnixNano() int64 {
+	if x != nil {
+		return x.FirstEventTimeUnixNano
+	}
+	return 0
+}
+
+func (x *AccountSummary) GetLastEventTimeUnixNano() int64 {
+	if x != nil {
+		return x.LastEventTimeUnixNano
+	}
+	return 0
+}
+
+type ShardAccountsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Shard         uint32                 `protobuf:"varint,1,opt,name=shard,proto3" json:"shard,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ShardAccountsRequest) Reset() {
+	*x = ShardAccountsRequest{}
+	mi := &file_cairn_v1_cluster_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ShardAccountsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ShardAccountsRequest) ProtoMessage() {}
+
+func (x *ShardAccountsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_cairn_v1_cluster_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ShardAccountsRequest.ProtoReflect.Descriptor instead.
+func (*ShardAccountsRequest) Descriptor() ([]byte, []int) {
+	return file_cairn_v1_cluster_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *ShardAccountsRequest) GetShard() uint32 {
+	if x != nil {
+		return x.Shard
+	}
+	return 0
+}
+
+type ShardAccountsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Accounts      []*AccountSummary      `protobuf:"bytes,1,rep,name=accounts,proto3" json:"accounts,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ShardAccountsResponse) Reset() {
+	*x = ShardAccountsResponse{}
+	mi := &file_cairn_v1_cluster_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ShardAccountsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ShardAccountsResponse) ProtoMessage() {}
+
+func (x *ShardAccountsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_cairn_v1_cluster_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ShardAccountsResponse.ProtoReflect.Descriptor instead.
+func (*ShardAccountsResponse) Descriptor() ([]byte, []int) {
+	return file_cairn_v1_cluster_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *ShardAccountsResponse) GetAccounts() []*AccountSummary {
+	if x != nil {
+		return x.Accounts
+	}
+	return nil
+}
+
 var File_cairn_v1_cluster_proto protoreflect.FileDescriptor
 
 const file_cairn_v1_cluster_proto_rawDesc = "" +
@@ -1217,7 +1478,23 @@ const file_cairn_v1_cluster_proto_rawDesc = "" +
 	"\x04keys\x18\x01 \x03(\v2\x12.cairn.v1.EventKeyR\x04keys\"?\n" +
 	"\bEventKey\x12\x18\n" +
 	"\aaccount\x18\x01 \x01(\tR\aaccount\x12\x19\n" +
-	"\bevent_id\x18\x02 \x01(\tR\aeventId2\xb6\x04\n" +
+	"\bevent_id\x18\x02 \x01(\tR\aeventId\"\x11\n" +
+	"\x0fAccountsRequest\"\x8a\x01\n" +
+	"\x10AccountsResponse\x124\n" +
+	"\baccounts\x18\x01 \x03(\v2\x18.cairn.v1.AccountSummaryR\baccounts\x12!\n" +
+	"\fshards_asked\x18\x02 \x01(\rR\vshardsAsked\x12\x1d\n" +
+	"\n" +
+	"elapsed_ms\x18\x03 \x01(\x03R\telapsedMs\"\xce\x01\n" +
+	"\x0eAccountSummary\x12\x18\n" +
+	"\aaccount\x18\x01 \x01(\tR\aaccount\x12\x14\n" +
+	"\x05shard\x18\x02 \x01(\rR\x05shard\x12\x16\n" +
+	"\x06events\x18\x03 \x01(\x04R\x06events\x12:\n" +
+	"\x1afirst_event_time_unix_nano\x18\x04 \x01(\x03R\x16firstEventTimeUnixNano\x128\n" +
+	"\x19last_event_time_unix_nano\x18\x05 \x01(\x03R\x15lastEventTimeUnixNano\",\n" +
+	"\x14ShardAccountsRequest\x12\x14\n" +
+	"\x05shard\x18\x01 \x01(\rR\x05shard\"M\n" +
+	"\x15ShardAccountsResponse\x124\n" +
+	"\baccounts\x18\x01 \x03(\v2\x18.cairn.v1.AccountSummaryR\baccounts2\xcb\x05\n" +
 	"\x0eClusterService\x12;\n" +
 	"\x06Status\x12\x17.cairn.v1.StatusRequest\x1a\x18.cairn.v1.StatusResponse\x12J\n" +
 	"\vLocalStatus\x12\x1c.cairn.v1.LocalStatusRequest\x1a\x1d.cairn.v1.LocalStatusResponse\x125\n" +
@@ -1227,7 +1504,9 @@ const file_cairn_v1_cluster_proto_rawDesc = "" +
 	"\bRegister\x12\x19.cairn.v1.RegisterRequest\x1a\x1a.cairn.v1.RegisterResponse\x128\n" +
 	"\x05Write\x12\x16.cairn.v1.WriteRequest\x1a\x17.cairn.v1.WriteResponse\x12J\n" +
 	"\vShardDigest\x12\x1c.cairn.v1.ShardDigestRequest\x1a\x1d.cairn.v1.ShardDigestResponse\x12R\n" +
-	"\rShardEventIDs\x12\x1e.cairn.v1.ShardEventIDsRequest\x1a\x1f.cairn.v1.ShardEventIDsResponse0\x01B4Z2github.com/cairn-lake/cairn/proto/cairn/v1;cairnv1b\x06proto3"
+	"\rShardEventIDs\x12\x1e.cairn.v1.ShardEventIDsRequest\x1a\x1f.cairn.v1.ShardEventIDsResponse0\x01\x12A\n" +
+	"\bAccounts\x12\x19.cairn.v1.AccountsRequest\x1a\x1a.cairn.v1.AccountsResponse\x12P\n" +
+	"\rShardAccounts\x12\x1e.cairn.v1.ShardAccountsRequest\x1a\x1f.cairn.v1.ShardAccountsResponseB4Z2github.com/cairn-lake/cairn/proto/cairn/v1;cairnv1b\x06proto3"
 
 var (
 	file_cairn_v1_cluster_proto_rawDescOnce sync.Once
@@ -1241,7 +1520,7 @@ func file_cairn_v1_cluster_proto_rawDescGZIP() []byte {
 	return file_cairn_v1_cluster_proto_rawDescData
 }
 
-var file_cairn_v1_cluster_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
+var file_cairn_v1_cluster_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
 var file_cairn_v1_cluster_proto_goTypes = []any{
 	(*StatusRequest)(nil),         // 0: cairn.v1.StatusRequest
 	(*StatusResponse)(nil),        // 1: cairn.v1.StatusResponse
@@ -1263,43 +1542,54 @@ var file_cairn_v1_cluster_proto_goTypes = []any{
 	(*ShardEventIDsRequest)(nil),  // 17: cairn.v1.ShardEventIDsRequest
 	(*ShardEventIDsResponse)(nil), // 18: cairn.v1.ShardEventIDsResponse
 	(*EventKey)(nil),              // 19: cairn.v1.EventKey
-	nil,                           // 20: cairn.v1.ShardStatus.ReplicaAppliedEntry
-	(*MetaState)(nil),             // 21: cairn.v1.MetaState
-	(*NodeInfo)(nil),              // 22: cairn.v1.NodeInfo
-	(*Event)(nil),                 // 23: cairn.v1.Event
-	(*EventResult)(nil),           // 24: cairn.v1.EventResult
+	(*AccountsRequest)(nil),       // 20: cairn.v1.AccountsRequest
+	(*AccountsResponse)(nil),      // 21: cairn.v1.AccountsResponse
+	(*AccountSummary)(nil),        // 22: cairn.v1.AccountSummary
+	(*ShardAccountsRequest)(nil),  // 23: cairn.v1.ShardAccountsRequest
+	(*ShardAccountsResponse)(nil), // 24: cairn.v1.ShardAccountsResponse
+	nil,                           // 25: cairn.v1.ShardStatus.ReplicaAppliedEntry
+	(*MetaState)(nil),             // 26: cairn.v1.MetaState
+	(*NodeInfo)(nil),              // 27: cairn.v1.NodeInfo
+	(*Event)(nil),                 // 28: cairn.v1.Event
+	(*EventResult)(nil),           // 29: cairn.v1.EventResult
 }
 var file_cairn_v1_cluster_proto_depIdxs = []int32{
 	2,  // 0: cairn.v1.StatusResponse.nodes:type_name -> cairn.v1.NodeStatus
 	3,  // 1: cairn.v1.StatusResponse.shards:type_name -> cairn.v1.ShardStatus
-	20, // 2: cairn.v1.ShardStatus.replica_applied:type_name -> cairn.v1.ShardStatus.ReplicaAppliedEntry
+	25, // 2: cairn.v1.ShardStatus.replica_applied:type_name -> cairn.v1.ShardStatus.ReplicaAppliedEntry
 	6,  // 3: cairn.v1.LocalStatusResponse.shards:type_name -> cairn.v1.LocalShard
-	21, // 4: cairn.v1.JoinResponse.state:type_name -> cairn.v1.MetaState
-	22, // 5: cairn.v1.RegisterRequest.node:type_name -> cairn.v1.NodeInfo
-	23, // 6: cairn.v1.WriteRequest.events:type_name -> cairn.v1.Event
-	24, // 7: cairn.v1.WriteResponse.results:type_name -> cairn.v1.EventResult
+	26, // 4: cairn.v1.JoinResponse.state:type_name -> cairn.v1.MetaState
+	27, // 5: cairn.v1.RegisterRequest.node:type_name -> cairn.v1.NodeInfo
+	28, // 6: cairn.v1.WriteRequest.events:type_name -> cairn.v1.Event
+	29, // 7: cairn.v1.WriteResponse.results:type_name -> cairn.v1.EventResult
 	19, // 8: cairn.v1.ShardEventIDsResponse.keys:type_name -> cairn.v1.EventKey
-	0,  // 9: cairn.v1.ClusterService.Status:input_type -> cairn.v1.StatusRequest
-	4,  // 10: cairn.v1.ClusterService.LocalStatus:input_type -> cairn.v1.LocalStatusRequest
-	7,  // 11: cairn.v1.ClusterService.Join:input_type -> cairn.v1.JoinRequest
-	9,  // 12: cairn.v1.ClusterService.RemoveNode:input_type -> cairn.v1.RemoveNodeRequest
-	11, // 13: cairn.v1.ClusterService.Register:input_type -> cairn.v1.RegisterRequest
-	13, // 14: cairn.v1.ClusterService.Write:input_type -> cairn.v1.WriteRequest
-	15, // 15: cairn.v1.ClusterService.ShardDigest:input_type -> cairn.v1.ShardDigestRequest
-	17, // 16: cairn.v1.ClusterService.ShardEventIDs:input_type -> cairn.v1.ShardEventIDsRequest
-	1,  // 17: cairn.v1.ClusterService.Status:output_type -> cairn.v1.StatusResponse
-	5,  // 18: cairn.v1.ClusterService.LocalStatus:output_type -> cairn.v1.LocalStatusResponse
-	8,  // 19: cairn.v1.ClusterService.Join:output_type -> cairn.v1.JoinResponse
-	10, // 20: cairn.v1.ClusterService.RemoveNode:output_type -> cairn.v1.RemoveNodeResponse
-	12, // 21: cairn.v1.ClusterService.Register:output_type -> cairn.v1.RegisterResponse
-	14, // 22: cairn.v1.ClusterService.Write:output_type -> cairn.v1.WriteResponse
-	16, // 23: cairn.v1.ClusterService.ShardDigest:output_type -> cairn.v1.ShardDigestResponse
-	18, // 24: cairn.v1.ClusterService.ShardEventIDs:output_type -> cairn.v1.ShardEventIDsResponse
-	17, // [17:25] is the sub-list for method output_type
-	9,  // [9:17] is the sub-list for method input_type
-	9,  // [9:9] is the sub-list for extension type_name
-	9,  // [9:9] is the sub-list for extension extendee
-	0,  // [0:9] is the sub-list for field type_name
+	22, // 9: cairn.v1.AccountsResponse.accounts:type_name -> cairn.v1.AccountSummary
+	22, // 10: cairn.v1.ShardAccountsResponse.accounts:type_name -> cairn.v1.AccountSummary
+	0,  // 11: cairn.v1.ClusterService.Status:input_type -> cairn.v1.StatusRequest
+	4,  // 12: cairn.v1.ClusterService.LocalStatus:input_type -> cairn.v1.LocalStatusRequest
+	7,  // 13: cairn.v1.ClusterService.Join:input_type -> cairn.v1.JoinRequest
+	9,  // 14: cairn.v1.ClusterService.RemoveNode:input_type -> cairn.v1.RemoveNodeRequest
+	11, // 15: cairn.v1.ClusterService.Register:input_type -> cairn.v1.RegisterRequest
+	13, // 16: cairn.v1.ClusterService.Write:input_type -> cairn.v1.WriteRequest
+	15, // 17: cairn.v1.ClusterService.ShardDigest:input_type -> cairn.v1.ShardDigestRequest
+	17, // 18: cairn.v1.ClusterService.ShardEventIDs:input_type -> cairn.v1.ShardEventIDsRequest
+	20, // 19: cairn.v1.ClusterService.Accounts:input_type -> cairn.v1.AccountsRequest
+	23, // 20: cairn.v1.ClusterService.ShardAccounts:input_type -> cairn.v1.ShardAccountsRequest
+	1,  // 21: cairn.v1.ClusterService.Status:output_type -> cairn.v1.StatusResponse
+	5,  // 22: cairn.v1.ClusterService.LocalStatus:output_type -> cairn.v1.LocalStatusResponse
+	8,  // 23: cairn.v1.ClusterService.Join:output_type -> cairn.v1.JoinResponse
+	10, // 24: cairn.v1.ClusterService.RemoveNode:output_type -> cairn.v1.RemoveNodeResponse
+	12, // 25: cairn.v1.ClusterService.Register:output_type -> cairn.v1.RegisterResponse
+	14, // 26: cairn.v1.ClusterService.Write:output_type -> cairn.v1.WriteResponse
+	16, // 27: cairn.v1.ClusterService.ShardDigest:output_type -> cairn.v1.ShardDigestResponse
+	18, // 28: cairn.v1.ClusterService.ShardEventIDs:output_type -> cairn.v1.ShardEventIDsResponse
+	21, // 29: cairn.v1.ClusterService.Accounts:output_type -> cairn.v1.AccountsResponse
+	24, // 30: cairn.v1.ClusterService.ShardAccounts:output_type -> cairn.v1.ShardAccountsResponse
+	21, // [21:31] is the sub-list for method output_type
+	11, // [11:21] is the sub-list for method input_type
+	11, // [11:11] is the sub-list for extension type_name
+	11, // [11:11] is the sub-list for extension extendee
+	0,  // [0:11] is the sub-list for field type_name
 }
 
 func init() { file_cairn_v1_cluster_proto_init() }
@@ -1315,7 +1605,7 @@ func file_cairn_v1_cluster_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cairn_v1_cluster_proto_rawDesc), len(file_cairn_v1_cluster_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   21,
+			NumMessages:   26,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

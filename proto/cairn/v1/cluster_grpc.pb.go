@@ -27,6 +27,8 @@ const (
 	ClusterService_Write_FullMethodName         = "/cairn.v1.ClusterService/Write"
 	ClusterService_ShardDigest_FullMethodName   = "/cairn.v1.ClusterService/ShardDigest"
 	ClusterService_ShardEventIDs_FullMethodName = "/cairn.v1.ClusterService/ShardEventIDs"
+	ClusterService_Accounts_FullMethodName      = "/cairn.v1.ClusterService/Accounts"
+	ClusterService_ShardAccounts_FullMethodName = "/cairn.v1.ClusterService/ShardAccounts"
 )
 
 // ClusterServiceClient is the client API for ClusterService service.
@@ -58,6 +60,13 @@ type ClusterServiceClient interface {
 	ShardDigest(ctx context.Context, in *ShardDigestRequest, opts ...grpc.CallOption) (*ShardDigestResponse, error)
 	// ShardEventIDs streams every (account, eventID) stored on a local replica.
 	ShardEventIDs(ctx context.Context, in *ShardEventIDsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[ShardEventIDsResponse], error)
+	// Accounts summarizes the stored events per account over the whole
+	// cluster. The receiving node asks every shard's leader (ShardAccounts) and
+	// merges the answers; if a shard cannot answer, the call fails naming it.
+	Accounts(ctx context.Context, in *AccountsRequest, opts ...grpc.CallOption) (*AccountsResponse, error)
+	// ShardAccounts summarizes one shard; the receiver must lead the shard and
+	// answers after applying everything committed before the call.
+	ShardAccounts(ctx context.Context, in *ShardAccountsRequest, opts ...grpc.CallOption) (*ShardAccountsResponse, error)
 }
 
 type clusterServiceClient struct {
@@ -157,6 +166,26 @@ func (c *clusterServiceClient) ShardEventIDs(ctx context.Context, in *ShardEvent
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type ClusterService_ShardEventIDsClient = grpc.ServerStreamingClient[ShardEventIDsResponse]
 
+func (c *clusterServiceClient) Accounts(ctx context.Context, in *AccountsRequest, opts ...grpc.CallOption) (*AccountsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(AccountsResponse)
+	err := c.cc.Invoke(ctx, ClusterService_Accounts_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *clusterServiceClient) ShardAccounts(ctx context.Context, in *ShardAccountsRequest, opts ...grpc.CallOption) (*ShardAccountsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ShardAccountsResponse)
+	err := c.cc.Invoke(ctx, ClusterService_ShardAccounts_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ClusterServiceServer is the server API for ClusterService service.
 // All implementations must embed UnimplementedClusterServiceServer
 // for forward compatibility.
@@ -186,6 +215,13 @@ type ClusterServiceServer interface {
 	ShardDigest(context.Context, *ShardDigestRequest) (*ShardDigestResponse, error)
 	// ShardEventIDs streams every (account, eventID) stored on a local replica.
 	ShardEventIDs(*ShardEventIDsRequest, grpc.ServerStreamingServer[ShardEventIDsResponse]) error
+	// Accounts summarizes the stored events per account over the whole
+	// cluster. The receiving node asks every shard's leader (ShardAccounts) and
+	// merges the answers; if a shard cannot answer, the call fails naming it.
+	Accounts(context.Context, *AccountsRequest) (*AccountsResponse, error)
+	// ShardAccounts summarizes one shard; the receiver must lead the shard and
+	// answers after applying everything committed before the call.
+	ShardAccounts(context.Context, *ShardAccountsRequest) (*ShardAccountsResponse, error)
 	mustEmbedUnimplementedClusterServiceServer()
 }
 
@@ -219,6 +255,12 @@ func (UnimplementedClusterServiceServer) ShardDigest(context.Context, *ShardDige
 }
 func (UnimplementedClusterServiceServer) ShardEventIDs(*ShardEventIDsRequest, grpc.ServerStreamingServer[ShardEventIDsResponse]) error {
 	return status.Error(codes.Unimplemented, "method ShardEventIDs not implemented")
+}
+func (UnimplementedClusterServiceServer) Accounts(context.Context, *AccountsRequest) (*AccountsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Accounts not implemented")
+}
+func (UnimplementedClusterServiceServer) ShardAccounts(context.Context, *ShardAccountsRequest) (*ShardAccountsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ShardAccounts not implemented")
 }
 func (UnimplementedClusterServiceServer) mustEmbedUnimplementedClusterServiceServer() {}
 func (UnimplementedClusterServiceServer) testEmbeddedByValue()                        {}
@@ -378,6 +420,42 @@ func _ClusterService_ShardEventIDs_Handler(srv interface{}, stream grpc.ServerSt
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type ClusterService_ShardEventIDsServer = grpc.ServerStreamingServer[ShardEventIDsResponse]
 
+func _ClusterService_Accounts_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AccountsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ClusterServiceServer).Accounts(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ClusterService_Accounts_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ClusterServiceServer).Accounts(ctx, req.(*AccountsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ClusterService_ShardAccounts_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ShardAccountsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ClusterServiceServer).ShardAccounts(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ClusterService_ShardAccounts_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ClusterServiceServer).ShardAccounts(ctx, req.(*ShardAccountsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // ClusterService_ServiceDesc is the grpc.ServiceDesc for ClusterService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -412,6 +490,14 @@ var ClusterService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ShardDigest",
 			Handler:    _ClusterService_ShardDigest_Handler,
+		},
+		{
+			MethodName: "Accounts",
+			Handler:    _ClusterService_Accounts_Handler,
+		},
+		{
+			MethodName: "ShardAccounts",
+			Handler:    _ClusterService_ShardAccounts_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{
