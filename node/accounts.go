@@ -59,64 +59,33 @@ func (n *Node) accounts(ctx context.Context) (*cairnv1.AccountsResponse, error) 
 	return resp, nil
 }
 
-// shardAccountsOnLeader finds the shard's leader, following leader hints and
-// retrying through elections until ctx ends.
+// shardAccountsOnLeader asks the shard's leader, wherever it is.
 func (n *Node) shardAccountsOnLeader(ctx context.Context, shard uint32) ([]*cairnv1.AccountSummary, error) {
-	var lastErr error
-	for attempt := 0; ; attempt++ {
-		target := n.shardLeaderGuess(shard, attempt)
-		var accounts []*cairnv1.AccountSummary
-		var hint string
+	var accounts []*cairnv1.AccountSummary
+	err := n.onShardLeader(ctx, shard, func(target string) (string, error) {
 		var err error
-		switch target {
-		case "":
-			err = ErrNoLeader
-		case n.cfg.ID:
-			accounts, err = n.localShardAccounts(ctx, shard)
-			var nl *notLeaderError
-			if errors.As(err, &nl) {
-				hint = nl.leader
-			}
-		default:
-			accounts, hint, err = n.remoteShardAccounts(ctx, target, shard)
+		if target == n.cfg.ID {
+			accounts, err = n.localShardAccounts(shard)
+			return leaderHint(err), err
 		}
-		if err == nil {
-			return accounts, nil
+		c, err := n.nodeClient(target)
+		if err != nil {
+			return "", err
 		}
-		lastErr = err
-		if hint != "" && hint != target {
-			n.leaders.set(shard, hint)
-			continue
+		var trailer metadata.MD
+		resp, err := c.ShardAccounts(ctx, &cairnv1.ShardAccountsRequest{Shard: shard}, grpc.Trailer(&trailer))
+		if err != nil {
+			return trailerHint(trailer), err
 		}
-		n.leaders.set(shard, "")
-		select {
-		case <-ctx.Done():
-			return nil, fmt.Errorf("%w (last error: %v)", ctx.Err(), lastErr)
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
-}
-
-func (n *Node) remoteShardAccounts(ctx context.Context, target string, shard uint32) ([]*cairnv1.AccountSummary, string, error) {
-	c, err := n.nodeClient(target)
-	if err != nil {
-		return nil, "", err
-	}
-	var trailer metadata.MD
-	resp, err := c.ShardAccounts(ctx, &cairnv1.ShardAccountsRequest{Shard: shard}, grpc.Trailer(&trailer))
-	if err != nil {
-		hint := ""
-		if v := trailer.Get(leaderTrailer); len(v) > 0 {
-			hint = v[0]
-		}
-		return nil, hint, err
-	}
-	return resp.Accounts, "", nil
+		accounts = resp.Accounts
+		return "", nil
+	})
+	return accounts, err
 }
 
 // localShardAccounts answers for a shard this node leads, after a barrier so
 // that every write acknowledged before the call is counted.
-func (n *Node) localShardAccounts(ctx context.Context, shard uint32) ([]*cairnv1.AccountSummary, error) {
+func (n *Node) localShardAccounts(shard uint32) ([]*cairnv1.AccountSummary, error) {
 	s := n.shard(shard)
 	if s == nil {
 		return nil, fmt.Errorf("shard %d: %w", shard, ErrNotHosted)

@@ -2,10 +2,13 @@ package node
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/hashicorp/raft"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
 	cairnv1 "github.com/cairn-lake/cairn/proto/cairn/v1"
@@ -165,13 +168,60 @@ func (n *Node) metaCaughtUp(node *cairnv1.NodeInfo) bool {
 	return resp.MetaAppliedIndex+16 >= n.meta.raft.AppliedIndex()
 }
 
+// onMetaLeader runs local when this node leads the meta group, else remote
+// against the leader's gRPC service. While there is no reachable leader
+// (an election after the leader died, a leader that just lost leadership)
+// it retries for up to 15 seconds, so an admin call made right after a
+// failure does not fail for a reason that fixes itself.
+func (n *Node) onMetaLeader(ctx context.Context, local func() error, remote func(cairnv1.ClusterServiceClient) error) error {
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	backoff := 50 * time.Millisecond
+	for {
+		var err error
+		if n.meta.isLeader() {
+			err = local()
+		} else {
+			var c cairnv1.ClusterServiceClient
+			if c, err = n.metaLeaderClient(); err == nil {
+				err = remote(c)
+			}
+		}
+		if err == nil || !metaRetryable(err) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("no reachable meta leader: %w (last error: %v)", ctx.Err(), err)
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, time.Second)
+	}
+}
+
+// metaRetryable tells the failures that a new meta leader resolves.
+func metaRetryable(err error) bool {
+	if errors.Is(err, ErrNoLeader) || errors.Is(err, ErrNotLeader) ||
+		errors.Is(err, raft.ErrNotLeader) || errors.Is(err, raft.ErrLeadershipLost) {
+		return true
+	}
+	if st, ok := status.FromError(err); ok {
+		return st.Code() == codes.Unavailable || st.Code() == codes.FailedPrecondition
+	}
+	return false
+}
+
 // metaLeaderClient returns a client for the meta leader's gRPC address.
 func (n *Node) metaLeaderClient() (cairnv1.ClusterServiceClient, error) {
 	leader := n.meta.leader()
 	if leader == "" {
 		return nil, fmt.Errorf("meta group: %w", ErrNoLeader)
 	}
-	return n.nodeClient(leader)
+	c, err := n.nodeClient(leader)
+	if err != nil {
+		return nil, fmt.Errorf("meta leader %s not reachable yet (%v): %w", leader, err, ErrNoLeader)
+	}
+	return c, nil
 }
 
 // nodeClient returns a client for a registered node.

@@ -51,48 +51,82 @@ func (c *leaderCache) set(shard uint32, id string) {
 func (n *Node) writeShard(ctx context.Context, shardID uint32, events []*cairnv1.Event) ([]cairnv1.EventStatus, error) {
 	ctx, cancel := context.WithTimeout(ctx, writeTimeout)
 	defer cancel()
+	var st []cairnv1.EventStatus
+	err := n.onShardLeader(ctx, shardID, func(target string) (string, error) {
+		if target != n.cfg.ID {
+			var hint string
+			var err error
+			st, hint, err = n.forwardWrite(ctx, target, shardID, events)
+			return hint, err
+		}
+		s := n.shard(shardID)
+		if s == nil {
+			return "", ErrNotHosted
+		}
+		var err error
+		st, err = s.write(ctx, events)
+		return leaderHint(err), err
+	})
+	return st, err
+}
+
+// onShardLeader runs call against the shard's leader, wherever it is. call
+// gets the node id to try (this node or a peer) and returns, with its error,
+// the leader that node named, if any. onShardLeader follows such hints at
+// once, otherwise backs off and tries the next guess, until call succeeds or
+// ctx ends.
+func (n *Node) onShardLeader(ctx context.Context, shardID uint32, call func(target string) (hint string, err error)) error {
 	backoff := 20 * time.Millisecond
 	var lastErr error
-	tried := 0
-	for {
-		target := n.shardLeaderGuess(shardID, tried)
-		tried++
-		var st []cairnv1.EventStatus
-		var err error
-		var hint string
-		if target == n.cfg.ID {
-			if s := n.shard(shardID); s != nil {
-				st, err = s.write(ctx, events)
-				var nl *notLeaderError
-				if errors.As(err, &nl) {
-					hint = nl.leader
-				}
-			} else {
-				err = ErrNotHosted
-			}
-		} else if target != "" {
-			st, hint, err = n.forwardWrite(ctx, target, shardID, events)
-		} else {
-			err = fmt.Errorf("shard %d: %w", shardID, ErrNoLeader)
+	for attempt := 0; ; attempt++ {
+		target := n.shardLeaderGuess(shardID, attempt)
+		hint, err := "", fmt.Errorf("shard %d: %w", shardID, ErrNoLeader)
+		if target != "" {
+			hint, err = call(target)
 		}
 		if err == nil {
 			n.leaders.set(shardID, target)
-			return st, nil
+			return nil
 		}
 		lastErr = err
 		if hint != "" && hint != target {
 			n.leaders.set(shardID, hint)
-			continue // go straight to the leader named
+			continue
 		}
 		n.leaders.set(shardID, "")
 		select {
 		case <-ctx.Done():
-			return nil, fmt.Errorf("shard %d: %w (last error: %v)", shardID, ctx.Err(), lastErr)
+			return fmt.Errorf("shard %d: %w (last error: %v)", shardID, ctx.Err(), lastErr)
 		case <-n.ctx.Done():
-			return nil, ErrShuttingDown
+			return ErrShuttingDown
 		case <-time.After(backoff):
 		}
 		backoff = min(2*backoff, 500*time.Millisecond)
+	}
+}
+
+// leaderHint returns the leader named by a local ErrNotLeader, or "".
+func leaderHint(err error) string {
+	var nl *notLeaderError
+	if errors.As(err, &nl) {
+		return nl.leader
+	}
+	return ""
+}
+
+// trailerHint returns the leader a peer named in its cairn-leader trailer.
+func trailerHint(md metadata.MD) string {
+	if v := md.Get(leaderTrailer); len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
+// setLeaderTrailer names the known leader in the trailer of a call that
+// failed with ErrNotLeader.
+func setLeaderTrailer(ctx context.Context, err error) {
+	if hint := leaderHint(err); hint != "" {
+		grpc.SetTrailer(ctx, metadata.Pairs(leaderTrailer, hint))
 	}
 }
 
@@ -122,11 +156,7 @@ func (n *Node) forwardWrite(ctx context.Context, target string, shardID uint32, 
 	var trailer metadata.MD
 	resp, err := c.Write(ctx, &cairnv1.WriteRequest{Shard: shardID, Events: events}, grpc.Trailer(&trailer))
 	if err != nil {
-		hint := ""
-		if v := trailer.Get(leaderTrailer); len(v) > 0 {
-			hint = v[0]
-		}
-		return nil, hint, err
+		return nil, trailerHint(trailer), err
 	}
 	if len(resp.Results) != len(events) {
 		return nil, "", fmt.Errorf("node %s answered %d results for %d events", target, len(resp.Results), len(events))
@@ -146,10 +176,7 @@ func (n *Node) serveWrite(ctx context.Context, req *cairnv1.WriteRequest) (*cair
 	}
 	st, err := s.write(ctx, req.Events)
 	if err != nil {
-		var nl *notLeaderError
-		if errors.As(err, &nl) && nl.leader != "" {
-			grpc.SetTrailer(ctx, metadata.Pairs(leaderTrailer, nl.leader))
-		}
+		setLeaderTrailer(ctx, err)
 		return nil, toStatus(err)
 	}
 	resp := &cairnv1.WriteResponse{Results: make([]*cairnv1.EventResult, len(st))}

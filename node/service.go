@@ -2,7 +2,6 @@ package node
 
 import (
 	"context"
-	"errors"
 	"sort"
 	"sync"
 	"time"
@@ -10,7 +9,6 @@ import (
 	"github.com/hashicorp/raft"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
 	cairnv1 "github.com/cairn-lake/cairn/proto/cairn/v1"
@@ -45,54 +43,52 @@ func (s *clusterService) LocalStatus(context.Context, *cairnv1.LocalStatusReques
 }
 
 func (s *clusterService) Join(ctx context.Context, req *cairnv1.JoinRequest) (*cairnv1.JoinResponse, error) {
-	if !s.n.meta.isLeader() {
-		c, err := s.n.metaLeaderClient()
-		if err != nil {
-			return nil, toStatus(err)
+	resp := &cairnv1.JoinResponse{}
+	err := s.n.onMetaLeader(ctx, func() error {
+		st, err := s.n.join(req)
+		resp.State = st
+		return err
+	}, func(c cairnv1.ClusterServiceClient) error {
+		r, err := c.Join(ctx, req)
+		if err == nil {
+			resp = r
 		}
-		return c.Join(ctx, req)
-	}
-	st, err := s.n.join(req)
-	if err != nil {
-		return nil, toStatus(err)
-	}
-	return &cairnv1.JoinResponse{State: st}, nil
+		return err
+	})
+	return resp, toStatus(err)
 }
 
 func (s *clusterService) RemoveNode(ctx context.Context, req *cairnv1.RemoveNodeRequest) (*cairnv1.RemoveNodeResponse, error) {
-	if !s.n.meta.isLeader() {
-		c, err := s.n.metaLeaderClient()
-		if err != nil {
-			return nil, toStatus(err)
+	resp := &cairnv1.RemoveNodeResponse{}
+	err := s.n.onMetaLeader(ctx, func() error {
+		moved, err := s.n.removeNode(req.Id)
+		resp.Moved = moved
+		return err
+	}, func(c cairnv1.ClusterServiceClient) error {
+		r, err := c.RemoveNode(ctx, req)
+		if err == nil {
+			resp = r
 		}
-		return c.RemoveNode(ctx, req)
-	}
-	moved, err := s.n.removeNode(req.Id)
-	if err != nil {
-		return nil, toStatus(err)
-	}
-	return &cairnv1.RemoveNodeResponse{Moved: moved}, nil
+		return err
+	})
+	return resp, toStatus(err)
 }
 
 func (s *clusterService) Register(ctx context.Context, req *cairnv1.RegisterRequest) (*cairnv1.RegisterResponse, error) {
 	if req.Node == nil || req.Node.Id == "" {
 		return nil, status.Error(codes.InvalidArgument, "register needs a node id")
 	}
-	if !s.n.meta.isLeader() {
-		c, err := s.n.metaLeaderClient()
-		if err != nil {
-			return nil, toStatus(err)
+	err := s.n.onMetaLeader(ctx, func() error {
+		cur := findNode(s.n.metaFSM.State(), req.Node.Id)
+		if cur != nil && cur.GrpcAddr == req.Node.GrpcAddr && cur.RaftAddr == req.Node.RaftAddr && cur.HttpAddr == req.Node.HttpAddr {
+			return nil
 		}
-		return c.Register(ctx, req)
-	}
-	cur := findNode(s.n.metaFSM.State(), req.Node.Id)
-	if cur != nil && cur.GrpcAddr == req.Node.GrpcAddr && cur.RaftAddr == req.Node.RaftAddr && cur.HttpAddr == req.Node.HttpAddr {
-		return &cairnv1.RegisterResponse{}, nil
-	}
-	if err := s.n.proposeMeta(cairnv1.CommandType_COMMAND_TYPE_META_REGISTER_NODE, req.Node); err != nil {
-		return nil, toStatus(err)
-	}
-	return &cairnv1.RegisterResponse{}, nil
+		return s.n.proposeMeta(cairnv1.CommandType_COMMAND_TYPE_META_REGISTER_NODE, req.Node)
+	}, func(c cairnv1.ClusterServiceClient) error {
+		_, err := c.Register(ctx, req)
+		return err
+	})
+	return &cairnv1.RegisterResponse{}, toStatus(err)
 }
 
 func (s *clusterService) Write(ctx context.Context, req *cairnv1.WriteRequest) (*cairnv1.WriteResponse, error) {
@@ -153,12 +149,9 @@ func (s *clusterService) Accounts(ctx context.Context, _ *cairnv1.AccountsReques
 }
 
 func (s *clusterService) ShardAccounts(ctx context.Context, req *cairnv1.ShardAccountsRequest) (*cairnv1.ShardAccountsResponse, error) {
-	accounts, err := s.n.localShardAccounts(ctx, req.Shard)
+	accounts, err := s.n.localShardAccounts(req.Shard)
 	if err != nil {
-		var nl *notLeaderError
-		if errors.As(err, &nl) && nl.leader != "" {
-			grpc.SetTrailer(ctx, metadata.Pairs(leaderTrailer, nl.leader))
-		}
+		setLeaderTrailer(ctx, err)
 		return nil, toStatus(err)
 	}
 	return &cairnv1.ShardAccountsResponse{Accounts: accounts}, nil

@@ -5,6 +5,9 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
 	cairnv1 "github.com/cairn-lake/cairn/proto/cairn/v1"
 )
 
@@ -30,6 +33,12 @@ func TestRemoveDeadNode(t *testing.T) {
 	}
 	if hosted == 0 {
 		t.Fatal("n4 hosts no replica; the test needs one")
+	}
+	// An unknown node is refused at once, with NotFound.
+	start := time.Now()
+	_, err = cairnv1.NewClusterServiceClient(c.Conn(1)).RemoveNode(ctx, &cairnv1.RemoveNodeRequest{Id: "n9"})
+	if status.Code(err) != codes.NotFound || time.Since(start) > 5*time.Second {
+		t.Fatalf("removing an unknown node: %v after %v; want NotFound at once", err, time.Since(start))
 	}
 	c.Kill(3)
 	resp, err := cairnv1.NewClusterServiceClient(c.Conn(1)).RemoveNode(ctx, &cairnv1.RemoveNodeRequest{Id: "n4"})
