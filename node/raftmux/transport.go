@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"syscall"
 	"time"
 
 	"github.com/hashicorp/raft"
@@ -54,7 +55,8 @@ func isShutdownNoise(_ string, args []any) bool {
 			continue
 		}
 		if errors.Is(err, raft.ErrTransportShutdown) || errors.Is(err, ErrLayerClosed) ||
-			errors.Is(err, net.ErrClosed) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			errors.Is(err, net.ErrClosed) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+			errors.Is(err, syscall.ECONNRESET) {
 			return true
 		}
 	}
