@@ -287,6 +287,13 @@ func finish(batch []*proposal, statuses []cairnv1.EventStatus, err error) {
 	}
 }
 
+// lastSnapshotIndex reads the index of the latest snapshot from raft's stats
+// (raft exposes it nowhere else).
+func lastSnapshotIndex(r *raft.Raft) uint64 {
+	v, _ := strconv.ParseUint(r.Stats()["last_snapshot_index"], 10, 64)
+	return v
+}
+
 // localStatus reports the replica's raft and storage state.
 func (s *shard) localStatus() *cairnv1.LocalShard {
 	db, release := s.fsm.DB()
@@ -301,5 +308,6 @@ func (s *shard) localStatus() *cairnv1.LocalShard {
 		Term:         s.group.raft.CurrentTerm(),
 
 		SnapshotsInstalled: s.fsm.restores.Load(),
+		LastSnapshotIndex:  lastSnapshotIndex(s.group.raft),
 	}
 }

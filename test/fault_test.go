@@ -93,7 +93,18 @@ func TestJoinAfterCompaction(t *testing.T) {
 	if err != nil || len(res.Acked) != len(events) {
 		t.Fatalf("ingest: %v (acked %d of %d)", err, len(res.Acked), len(events))
 	}
-	time.Sleep(time.Second) // let every replica take a snapshot and truncate its log
+	// Wait until every replica has taken a snapshot after the load, so that
+	// its log was compacted.
+	waitFor(t, 30*time.Second, "every replica snapshots", func() bool {
+		for i := range c.Len() {
+			for _, ls := range c.Node(i).LocalStatus().Shards {
+				if ls.LastSnapshotIndex+8 < ls.CommitIndex || ls.LastSnapshotIndex == 0 {
+					return false
+				}
+			}
+		}
+		return true
+	})
 
 	j := c.Join(1)
 	id := nodeID(j)
@@ -133,6 +144,18 @@ func TestJoinAfterCompaction(t *testing.T) {
 	}
 	_ = states
 	t.Logf("joined node received %d shard snapshots", received)
+}
+
+// waitFor polls cond until it holds, failing the test after timeout.
+func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting until %s", timeout, what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // waitStored waits until the shards report at least n events.

@@ -399,8 +399,11 @@ type LocalShard struct {
 	// snapshots_installed counts snapshots this replica received from a leader
 	// and restored since the node started.
 	SnapshotsInstalled uint64 `protobuf:"varint,8,opt,name=snapshots_installed,json=snapshotsInstalled,proto3" json:"snapshots_installed,omitempty"`
-	unknownFields      protoimpl.UnknownFields
-	sizeCache          protoimpl.SizeCache
+	// last_snapshot_index is the Raft index of the replica's latest snapshot;
+	// log entries up to about there may have been compacted away.
+	LastSnapshotIndex uint64 `protobuf:"varint,9,opt,name=last_snapshot_index,json=lastSnapshotIndex,proto3" json:"last_snapshot_index,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *LocalShard) Reset() {
@@ -485,6 +488,13 @@ func (x *LocalShard) GetTerm() uint64 {
 func (x *LocalShard) GetSnapshotsInstalled() uint64 {
 	if x != nil {
 		return x.SnapshotsInstalled
+	}
+	return 0
+}
+
+func (x *LocalShard) GetLastSnapshotIndex() uint64 {
+	if x != nil {
+		return x.LastSnapshotIndex
 	}
 	return 0
 }
@@ -1432,7 +1442,7 @@ const file_cairn_v1_cluster_proto_rawDesc = "" +
 	"\x13LocalStatusResponse\x12\x17\n" +
 	"\anode_id\x18\x01 \x01(\tR\x06nodeId\x12,\n" +
 	"\x06shards\x18\x02 \x03(\v2\x14.cairn.v1.LocalShardR\x06shards\x12,\n" +
-	"\x12meta_applied_index\x18\x03 \x01(\x04R\x10metaAppliedIndex\"\xf8\x01\n" +
+	"\x12meta_applied_index\x18\x03 \x01(\x04R\x10metaAppliedIndex\"\xa8\x02\n" +
 	"\n" +
 	"LocalShard\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\rR\x02id\x12\x1d\n" +
@@ -1443,7 +1453,8 @@ const file_cairn_v1_cluster_proto_rawDesc = "" +
 	"\fcommit_index\x18\x05 \x01(\x04R\vcommitIndex\x12\x16\n" +
 	"\x06events\x18\x06 \x01(\x04R\x06events\x12\x12\n" +
 	"\x04term\x18\a \x01(\x04R\x04term\x12/\n" +
-	"\x13snapshots_installed\x18\b \x01(\x04R\x12snapshotsInstalled\"t\n" +
+	"\x13snapshots_installed\x18\b \x01(\x04R\x12snapshotsInstalled\x12.\n" +
+	"\x13last_snapshot_index\x18\t \x01(\x04R\x11lastSnapshotIndex\"t\n" +
 	"\vJoinRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1b\n" +
 	"\tgrpc_addr\x18\x02 \x01(\tR\bgrpcAddr\x12\x1b\n" +
