@@ -7,8 +7,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-func timeSince(t time.Time) float64 { return time.Since(t).Seconds() }
-
 // startHTTP serves /metrics, /healthz (the process is up) and /readyz (the
 // node can serve: see Ready).
 func (n *Node) startHTTP() {

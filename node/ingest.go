@@ -82,7 +82,8 @@ func (n *Node) ingestBatch(ctx context.Context, req *cairnv1.IngestRequest) *cai
 		events []*cairnv1.Event
 	}
 	parts := map[uint32]*part{}
-	st := n.metaFSM.State()
+	var shards uint32
+	n.metaFSM.view(func(st *cairnv1.MetaState) { shards = st.Shards })
 	for i, raw := range req.Events {
 		ev, err := event.Parse(raw, now)
 		if err != nil {
@@ -99,12 +100,12 @@ func (n *Node) ingestBatch(ctx context.Context, req *cairnv1.IngestRequest) *cai
 			continue
 		}
 		results[i] = &cairnv1.EventResult{EventId: ev.EventId}
-		if st.Shards == 0 {
+		if shards == 0 {
 			results[i].Status = cairnv1.EventStatus_EVENT_STATUS_FAILED
 			results[i].Reason = ErrNotInitialized.Error()
 			continue
 		}
-		sh := ShardFor(ev.Account, st.Shards)
+		sh := ShardFor(ev.Account, shards)
 		p := parts[sh]
 		if p == nil {
 			p = &part{}

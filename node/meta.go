@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/hashicorp/raft"
@@ -226,11 +227,16 @@ func (n *Node) metaLeaderClient() (cairnv1.ClusterServiceClient, error) {
 
 // nodeClient returns a client for a registered node.
 func (n *Node) nodeClient(id string) (cairnv1.ClusterServiceClient, error) {
-	info := findNode(n.metaFSM.State(), id)
-	if info == nil || info.GrpcAddr == "" {
+	var addr string
+	n.metaFSM.view(func(st *cairnv1.MetaState) {
+		if info := findNode(st, id); info != nil {
+			addr = info.GrpcAddr
+		}
+	})
+	if addr == "" {
 		return nil, fmt.Errorf("node %s: address not known yet: %w", id, ErrUnknownNode)
 	}
-	return n.peers.client(info.GrpcAddr), nil
+	return n.peers.client(addr), nil
 }
 
 // joinLoop asks the cluster at --join to admit this node, retrying until it
@@ -325,7 +331,7 @@ func (n *Node) removeNode(id string) ([]uint32, error) {
 	changed := rebalance(st.Placement, active, int(st.Replicas))
 	var moved []uint32
 	for _, p := range changed {
-		if old := shardPlacement(st, p.Shard); old != nil && contains(old.Replicas, id) {
+		if old := shardPlacement(st, p.Shard); old != nil && slices.Contains(old.Replicas, id) {
 			moved = append(moved, p.Shard)
 		}
 	}

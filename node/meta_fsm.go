@@ -33,6 +33,15 @@ func (f *metaFSM) State() *cairnv1.MetaState {
 	return proto.Clone(f.state).(*cairnv1.MetaState)
 }
 
+// view calls fn with the current state under the read lock, without copying
+// it: for hot paths that read a field or two. fn must not keep, modify or
+// block on the state.
+func (f *metaFSM) view(fn func(st *cairnv1.MetaState)) {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	fn(f.state)
+}
+
 // Changed returns a channel closed at the next applied change.
 func (f *metaFSM) Changed() <-chan struct{} {
 	f.mu.RLock()
@@ -215,13 +224,4 @@ func initialReplicas(st *cairnv1.MetaState, shard uint32) []string {
 		}
 	}
 	return nil
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

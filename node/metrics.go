@@ -2,6 +2,7 @@ package node
 
 import (
 	"strconv"
+	"time"
 
 	"github.com/hashicorp/raft"
 	"github.com/prometheus/client_golang/prometheus"
@@ -100,7 +101,7 @@ func (c groupCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(descRaftCommit, prometheus.GaugeValue, float64(r.CommitIndex()), name)
 		ch <- prometheus.MustNewConstMetric(descRaftApplied, prometheus.GaugeValue, float64(r.AppliedIndex()), name)
 		if lc := r.LastContact(); !lc.IsZero() && leader == 0 {
-			ch <- prometheus.MustNewConstMetric(descLastContact, prometheus.GaugeValue, timeSince(lc), name)
+			ch <- prometheus.MustNewConstMetric(descLastContact, prometheus.GaugeValue, time.Since(lc).Seconds(), name)
 		}
 	}
 	if c.n.meta != nil {

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -218,7 +219,7 @@ func (n *Node) Ready() error {
 	n.mu.RLock()
 	defer n.mu.RUnlock()
 	for _, p := range st.Placement {
-		if !contains(p.Replicas, n.cfg.ID) {
+		if !slices.Contains(p.Replicas, n.cfg.ID) {
 			continue
 		}
 		s := n.shards[p.Shard]
@@ -324,7 +325,7 @@ func (n *Node) Kill() {
 		s.wg.Wait()
 		s.group.close()
 		db, release := s.fsm.DB()
-		db.Close() // no flush: unflushed state is lost, as in a crash
+		db.CloseUnflushed() // unflushed state is lost, as in a crash
 		release()
 	}
 	n.meta.close()

@@ -80,7 +80,7 @@ func rebalance(current []*cairnv1.ShardPlacement, active []string, rf int) []*ca
 	leastLoaded := func(exclude []string) string {
 		best := ""
 		for _, id := range ids {
-			if contains(exclude, id) {
+			if slices.Contains(exclude, id) {
 				continue
 			}
 			if best == "" || load[id] < load[best] {
@@ -137,7 +137,7 @@ func rebalance(current []*cairnv1.ShardPlacement, active []string, rf int) []*ca
 		moved := false
 		for _, p := range ps {
 			i := slices.Index(p.Replicas, hi)
-			if i < 0 || contains(p.Replicas, lo) {
+			if i < 0 || slices.Contains(p.Replicas, lo) {
 				continue
 			}
 			p.Replicas[i] = lo

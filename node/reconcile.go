@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/hashicorp/raft"
@@ -36,7 +37,7 @@ func (n *Node) reconcile() {
 	removed := me != nil && me.Removed
 	// 1. Start replicas placed on this node.
 	for _, p := range st.Placement {
-		if removed || !contains(p.Replicas, n.cfg.ID) || n.shard(p.Shard) != nil {
+		if removed || !slices.Contains(p.Replicas, n.cfg.ID) || n.shard(p.Shard) != nil {
 			continue
 		}
 		if err := n.startShard(st, p.Shard); err != nil {
@@ -50,7 +51,7 @@ func (n *Node) reconcile() {
 			return
 		}
 		p := shardPlacement(st, s.id)
-		wanted := p != nil && !removed && contains(p.Replicas, n.cfg.ID)
+		wanted := p != nil && !removed && slices.Contains(p.Replicas, n.cfg.ID)
 		if s.group.isLeader() && p != nil {
 			n.leadShard(st, s, p)
 			continue
@@ -66,7 +67,7 @@ func (n *Node) reconcile() {
 // later starts empty and waits for the leader to add it.
 func (n *Node) startShard(st *cairnv1.MetaState, id uint32) error {
 	var boot *raft.Configuration
-	if initial := initialReplicas(st, id); contains(initial, n.cfg.ID) {
+	if initial := initialReplicas(st, id); slices.Contains(initial, n.cfg.ID) {
 		boot = &raft.Configuration{}
 		for _, r := range initial {
 			info := findNode(st, r)
@@ -162,7 +163,7 @@ func (n *Node) leadShard(st *cairnv1.MetaState, s *shard, p *cairnv1.ShardPlacem
 		}
 	}
 	for id := range members {
-		if contains(p.Replicas, id) {
+		if slices.Contains(p.Replicas, id) {
 			continue
 		}
 		if id == n.cfg.ID {

@@ -141,11 +141,13 @@ func (n *Node) shardLeaderGuess(shardID uint32, attempt int) string {
 	if l := n.leaders.get(shardID); l != "" {
 		return l
 	}
-	p := shardPlacement(n.metaFSM.State(), shardID)
-	if p == nil || len(p.Replicas) == 0 {
-		return ""
-	}
-	return p.Replicas[attempt%len(p.Replicas)]
+	guess := ""
+	n.metaFSM.view(func(st *cairnv1.MetaState) {
+		if p := shardPlacement(st, shardID); p != nil && len(p.Replicas) > 0 {
+			guess = p.Replicas[attempt%len(p.Replicas)]
+		}
+	})
+	return guess
 }
 
 func (n *Node) forwardWrite(ctx context.Context, target string, shardID uint32, events []*cairnv1.Event) ([]cairnv1.EventStatus, string, error) {

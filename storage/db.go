@@ -105,6 +105,13 @@ func (db *DB) Close() error {
 	return db.close(true)
 }
 
+// CloseUnflushed closes the DB without flushing: what was applied since the
+// last flush is lost, exactly as in a crash. Tests that simulate a crash use
+// it; the Raft log re-applies the lost entries on the next start.
+func (db *DB) CloseUnflushed() error {
+	return db.close(false)
+}
+
 // close closes the DB, flushing first if flush is set. Closing without a flush
 // loses what was applied since the last flush, exactly like a crash: tests use
 // it for that.
