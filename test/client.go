@@ -16,6 +16,13 @@ import (
 	cairnv1 "github.com/cairn-lake/cairn/proto/cairn/v1"
 )
 
+// dial returns a client connection to a node's gRPC address; the caller
+// closes it.
+func dial(addr string) (*grpc.ClientConn, error) {
+	return grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(64<<20), grpc.MaxCallSendMsgSize(64<<20)))
+}
+
 // IngestResult counts what the cluster answered for a set of events.
 type IngestResult struct {
 	// Acked maps eventID → the final acknowledged status (stored or duplicate).
@@ -30,8 +37,7 @@ type IngestResult struct {
 // batches in flight, and re-sends events answered FAILED (as an agent does)
 // until every event is acknowledged or rejected, or ctx ends.
 func Ingest(ctx context.Context, addr string, events [][]byte, batchSize, window int) (*IngestResult, error) {
-	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(64<<20), grpc.MaxCallSendMsgSize(64<<20)))
+	conn, err := dial(addr)
 	if err != nil {
 		return nil, err
 	}
@@ -214,7 +220,7 @@ func digest(ctx context.Context, addr string, shard uint32, barrier bool) (*cair
 	if addr == "" {
 		return nil, errors.New("no address")
 	}
-	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	conn, err := dial(addr)
 	if err != nil {
 		return nil, err
 	}
@@ -227,8 +233,7 @@ func digest(ctx context.Context, addr string, shard uint32, barrier bool) (*cair
 // EventIDs returns how many times each eventID is stored on the replica of
 // shard held by the node at addr.
 func EventIDs(ctx context.Context, addr string, shard uint32) (map[string]int, error) {
-	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(64<<20)))
+	conn, err := dial(addr)
 	if err != nil {
 		return nil, err
 	}

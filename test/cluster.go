@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/cairn-lake/cairn/node"
 	cairnv1 "github.com/cairn-lake/cairn/proto/cairn/v1"
@@ -32,6 +31,7 @@ type Cluster struct {
 	mu      sync.Mutex
 	configs []node.Config
 	nodes   []*node.Node // nil while a node is down
+	conns   map[string]*grpc.ClientConn
 }
 
 // Option adjusts a cluster before it starts.
@@ -120,10 +120,14 @@ func (c *Cluster) start(i int) {
 	c.mu.Unlock()
 }
 
-// Close stops every running node gracefully.
+// Close stops every running node gracefully and closes the connections.
 func (c *Cluster) Close() {
 	c.mu.Lock()
 	nodes := append([]*node.Node(nil), c.nodes...)
+	for addr, conn := range c.conns {
+		conn.Close()
+		delete(c.conns, addr)
+	}
 	c.mu.Unlock()
 	var wg sync.WaitGroup
 	for _, n := range nodes {
@@ -227,15 +231,24 @@ func (c *Cluster) WaitReady(timeout time.Duration) {
 	}
 }
 
-// Conn returns a gRPC connection to node i, closed when the test ends.
+// Conn returns a gRPC connection to node i, one per node address, reused
+// by later calls and closed when the cluster closes.
 func (c *Cluster) Conn(i int) *grpc.ClientConn {
 	c.t.Helper()
-	conn, err := grpc.NewClient(c.Node(i).GRPCAddr(), grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(64<<20), grpc.MaxCallSendMsgSize(64<<20)))
+	addr := c.Node(i).GRPCAddr()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if conn, ok := c.conns[addr]; ok {
+		return conn
+	}
+	conn, err := dial(addr)
 	if err != nil {
 		c.t.Fatalf("cannot connect to %s: %v", c.configs[i].ID, err)
 	}
-	c.t.Cleanup(func() { conn.Close() })
+	if c.conns == nil {
+		c.conns = map[string]*grpc.ClientConn{}
+	}
+	c.conns[addr] = conn
 	return conn
 }
 

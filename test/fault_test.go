@@ -2,6 +2,7 @@ package test
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -117,7 +118,7 @@ func TestJoinAfterCompaction(t *testing.T) {
 			joined = joined || (n.Id == id && n.State == "alive" && n.MetaSuffrage == "voter")
 		}
 		for _, s := range st.Shards {
-			if contains(s.Replicas, id) && s.ReplicaApplied[id] == s.AppliedIndex && s.AppliedIndex > 0 {
+			if slices.Contains(s.Replicas, id) && s.ReplicaApplied[id] == s.AppliedIndex && s.AppliedIndex > 0 {
 				hosted++
 			}
 		}
@@ -185,13 +186,4 @@ func checkExactlyOnce(t *testing.T, c *Cluster, acked map[string]cairnStatus) ma
 	defer cancel()
 	verifyExactlyOnce(t, ctx, c.Addrs(), states, acked)
 	return states
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

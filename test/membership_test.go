@@ -2,6 +2,7 @@ package test
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
@@ -27,7 +28,7 @@ func TestRemoveDeadNode(t *testing.T) {
 	}
 	hosted := 0
 	for _, s := range c.Status(0).Shards {
-		if contains(s.Replicas, "n4") {
+		if slices.Contains(s.Replicas, "n4") {
 			hosted++
 		}
 	}
@@ -53,7 +54,7 @@ func TestRemoveDeadNode(t *testing.T) {
 		st := c.Status(0)
 		ok := true
 		for _, s := range st.Shards {
-			if contains(s.Replicas, "n4") || len(s.Replicas) != 3 || s.Leader == "" || len(s.ReplicaApplied) != 3 {
+			if slices.Contains(s.Replicas, "n4") || len(s.Replicas) != 3 || s.Leader == "" || len(s.ReplicaApplied) != 3 {
 				ok = false
 			}
 		}

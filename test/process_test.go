@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -332,7 +333,7 @@ func TestProcessCluster(t *testing.T) {
 		st := pc.status()
 		hosted := 0
 		for _, s := range st.Shards {
-			if contains(s.Replicas, "n4") && s.ReplicaApplied["n4"] == s.AppliedIndex && s.AppliedIndex > 0 {
+			if slices.Contains(s.Replicas, "n4") && s.ReplicaApplied["n4"] == s.AppliedIndex && s.AppliedIndex > 0 {
 				hosted++
 			}
 		}

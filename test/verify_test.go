@@ -4,9 +4,6 @@ import (
 	"context"
 	"testing"
 
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
-
 	cairnv1 "github.com/cairn-lake/cairn/proto/cairn/v1"
 )
 
@@ -67,7 +64,7 @@ func verifyExactlyOnce(t *testing.T, ctx context.Context, addrs map[string]strin
 // statusVia returns a Status call on the node at addr.
 func statusVia(addr string) func() (*cairnv1.StatusResponse, error) {
 	return func() (*cairnv1.StatusResponse, error) {
-		conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+		conn, err := dial(addr)
 		if err != nil {
 			return nil, err
 		}
@@ -77,7 +74,7 @@ func statusVia(addr string) func() (*cairnv1.StatusResponse, error) {
 }
 
 func localStatus(ctx context.Context, addr string) (*cairnv1.LocalStatusResponse, error) {
-	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	conn, err := dial(addr)
 	if err != nil {
 		return nil, err
 	}
