@@ -26,6 +26,10 @@ type Config struct {
 	Join string
 	// Shards and Replicas are used when the cluster is first formed.
 	Shards, Replicas int
+	// AllowAnonymousIngest lets an ingest stream without a token write any
+	// account (development and lab clusters). A stream that presents a
+	// token is checked and scoped either way.
+	AllowAnonymousIngest bool
 
 	// Raft tuning; zero means the default noted.
 	SnapshotInterval  time.Duration // 2m

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -28,6 +29,17 @@ var (
 	ErrNotInitialized = errors.New("cluster not initialized yet")
 	// ErrShuttingDown: the node is stopping.
 	ErrShuttingDown = errors.New("node is shutting down")
+	// ErrUnknownToken: no ingest token with that id exists.
+	ErrUnknownToken = errors.New("unknown token")
+	// ErrTokenRequired: an ingest stream came without a token and the node
+	// does not allow anonymous ingest.
+	ErrTokenRequired = errors.New("this cluster requires an ingest token: pass cairn-agent --token or set CAIRN_TOKEN; create one with cairnctl token create --account ACCOUNT_ID")
+	// ErrInvalidToken: the token presented is malformed, or no token of the
+	// cluster has its id and hash. It says no more, on purpose.
+	ErrInvalidToken = errors.New("invalid token: check cairn-agent --token or CAIRN_TOKEN; cairnctl token list shows the cluster's tokens")
+	// ErrTokenRevoked: the token presented was revoked. The error text names
+	// the token and when (revokedTokenError).
+	ErrTokenRevoked = errors.New("token revoked")
 )
 
 // notLeaderError is ErrNotLeader with the leader this replica knows of.
@@ -45,6 +57,18 @@ func (e *notLeaderError) Error() string {
 
 func (e *notLeaderError) Unwrap() error { return ErrNotLeader }
 
+// revokedTokenError is ErrTokenRevoked with the token's id and revocation time.
+type revokedTokenError struct {
+	id string
+	at time.Time
+}
+
+func (e *revokedTokenError) Error() string {
+	return fmt.Sprintf("token %s was revoked at %s; create a new one with cairnctl token create", e.id, e.at.UTC().Format(time.RFC3339))
+}
+
+func (e *revokedTokenError) Unwrap() error { return ErrTokenRevoked }
+
 // toStatus maps an error of this package to a gRPC status error.
 func toStatus(err error) error {
 	if err == nil {
@@ -58,8 +82,10 @@ func toStatus(err error) error {
 		return status.Error(codes.FailedPrecondition, err.Error())
 	case errors.Is(err, ErrNoLeader), errors.Is(err, ErrShuttingDown), errors.Is(err, ErrNotInitialized):
 		return status.Error(codes.Unavailable, err.Error())
-	case errors.Is(err, ErrUnknownShard), errors.Is(err, ErrUnknownNode):
+	case errors.Is(err, ErrUnknownShard), errors.Is(err, ErrUnknownNode), errors.Is(err, ErrUnknownToken):
 		return status.Error(codes.NotFound, err.Error())
+	case errors.Is(err, ErrTokenRequired), errors.Is(err, ErrInvalidToken), errors.Is(err, ErrTokenRevoked):
+		return status.Error(codes.Unauthenticated, err.Error())
 	case errors.Is(err, ErrNotHosted):
 		return status.Error(codes.FailedPrecondition, err.Error())
 	case errors.Is(err, context.DeadlineExceeded):

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/status"
 
 	cairnv1 "github.com/cairn-lake/cairn/proto/cairn/v1"
@@ -29,9 +30,16 @@ type ingestService struct {
 
 // Ingest reads batches, processes up to maxBatchesPerStream concurrently and
 // answers each with one result per event once its events are committed and
-// applied. A bad event only fails itself.
+// applied. A bad event only fails itself. The stream's token is checked when
+// it opens and again before every batch; a batch already accepted is still
+// answered when the token is revoked, then the stream ends Unauthenticated.
 func (s *ingestService) Ingest(stream cairnv1.IngestService_IngestServer) error {
 	ctx := stream.Context()
+	cred, err := s.n.authenticate(ctx)
+	if err != nil {
+		s.n.log.Info("ingest stream refused", "peer", peerAddr(ctx), "err", err)
+		return toStatus(err)
+	}
 	var sendMu sync.Mutex
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, maxBatchesPerStream)
@@ -48,6 +56,13 @@ func (s *ingestService) Ingest(stream cairnv1.IngestService_IngestServer) error 
 		if len(req.Events) > maxEventsPerBatch {
 			return status.Errorf(codes.InvalidArgument, "batch %d has %d events; the limit is %d", req.Seq, len(req.Events), maxEventsPerBatch)
 		}
+		var scope *tokenScope // nil: an anonymous stream writes any account
+		if cred != nil {
+			if scope, _, err = s.n.authorize(cred); err != nil {
+				s.n.log.Info("ingest stream stopped", "peer", peerAddr(ctx), "token", cred.id, "err", err)
+				return toStatus(err)
+			}
+		}
 		select {
 		case sem <- struct{}{}:
 		case <-ctx.Done():
@@ -59,7 +74,7 @@ func (s *ingestService) Ingest(stream cairnv1.IngestService_IngestServer) error 
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			resp := s.n.ingestBatch(ctx, req)
+			resp := s.n.ingestBatch(ctx, req, scope)
 			sendMu.Lock()
 			err := stream.Send(resp)
 			sendMu.Unlock()
@@ -73,8 +88,9 @@ func (s *ingestService) Ingest(stream cairnv1.IngestService_IngestServer) error 
 	}
 }
 
-// ingestBatch validates, routes and stores one batch.
-func (n *Node) ingestBatch(ctx context.Context, req *cairnv1.IngestRequest) *cairnv1.IngestResponse {
+// ingestBatch validates, routes and stores one batch. An event of an account
+// outside scope is rejected; a nil scope allows every account.
+func (n *Node) ingestBatch(ctx context.Context, req *cairnv1.IngestRequest, scope *tokenScope) *cairnv1.IngestResponse {
 	now := time.Now()
 	results := make([]*cairnv1.EventResult, len(req.Events))
 	type part struct {
@@ -97,6 +113,10 @@ func (n *Node) ingestBatch(ctx context.Context, req *cairnv1.IngestRequest) *cai
 		}
 		if err := storage.ValidateEvent(ev); err != nil {
 			results[i] = &cairnv1.EventResult{Status: cairnv1.EventStatus_EVENT_STATUS_REJECTED, EventId: ev.EventId, Reason: err.Error()}
+			continue
+		}
+		if scope != nil && !scope.allows(ev.Account) {
+			results[i] = &cairnv1.EventResult{Status: cairnv1.EventStatus_EVENT_STATUS_REJECTED, EventId: ev.EventId, Reason: scope.outside(ev.Account)}
 			continue
 		}
 		results[i] = &cairnv1.EventResult{EventId: ev.EventId}
@@ -133,4 +153,12 @@ func (n *Node) ingestBatch(ctx context.Context, req *cairnv1.IngestRequest) *cai
 	wg.Wait()
 	n.metrics.countResults(results)
 	return &cairnv1.IngestResponse{Seq: req.Seq, Results: results}
+}
+
+// peerAddr is the remote address of a call, for logs.
+func peerAddr(ctx context.Context) string {
+	if p, ok := peer.FromContext(ctx); ok && p.Addr != nil {
+		return p.Addr.String()
+	}
+	return ""
 }

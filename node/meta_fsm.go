@@ -11,19 +11,23 @@ import (
 	cairnv1 "github.com/cairn-lake/cairn/proto/cairn/v1"
 )
 
-// metaFSM is the state machine of the meta group: the node registry and the
-// shard map. The state is small and kept in memory; a snapshot is the whole
-// message. Apply is deterministic: it only reads the entry and the state.
+// metaFSM is the state machine of the meta group: the node registry, the
+// shard map and the ingest tokens. The state is small and kept in memory; a
+// snapshot is the whole message. Apply is deterministic: it only reads the
+// entry and the state.
 type metaFSM struct {
 	mu    sync.RWMutex
 	state *cairnv1.MetaState
+	// tokens indexes state.Tokens by id, for the check on every ingest
+	// batch; it is rebuilt on Restore.
+	tokens map[string]*cairnv1.IngestToken
 	// changed is closed and replaced on every applied change, so watchers
 	// wake up without polling.
 	changed chan struct{}
 }
 
 func newMetaFSM() *metaFSM {
-	return &metaFSM{state: &cairnv1.MetaState{}, changed: make(chan struct{})}
+	return &metaFSM{state: &cairnv1.MetaState{}, tokens: map[string]*cairnv1.IngestToken{}, changed: make(chan struct{})}
 }
 
 // State returns a copy of the current state; callers may keep it.
@@ -40,6 +44,14 @@ func (f *metaFSM) view(fn func(st *cairnv1.MetaState)) {
 	f.mu.RLock()
 	defer f.mu.RUnlock()
 	fn(f.state)
+}
+
+// viewToken calls fn with the token of this id, or nil, under the read lock,
+// without copying it; the same rules as view apply.
+func (f *metaFSM) viewToken(id string, fn func(t *cairnv1.IngestToken)) {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	fn(f.tokens[id])
 }
 
 // Changed returns a channel closed at the next applied change.
@@ -84,6 +96,14 @@ func (f *metaFSM) Apply(l *raft.Log) any {
 		}
 		f.applyPlacement(m.Placement)
 		return nil
+	case cairnv1.CommandType_COMMAND_TYPE_META_CREATE_TOKEN:
+		var m cairnv1.MetaCreateToken
+		mustUnmarshal(l, cmd.Payload, &m)
+		return f.applyCreateToken(m.Token)
+	case cairnv1.CommandType_COMMAND_TYPE_META_REVOKE_TOKEN:
+		var m cairnv1.MetaRevokeToken
+		mustUnmarshal(l, cmd.Payload, &m)
+		return f.applyRevokeToken(&m)
 	default:
 		panic(fmt.Sprintf("meta: raft entry %d has unknown command type %v", l.Index, cmd.Type))
 	}
@@ -151,6 +171,34 @@ func (f *metaFSM) applyPlacement(ps []*cairnv1.ShardPlacement) {
 	}
 }
 
+// applyCreateToken adds a token; an id that exists already is refused, the
+// same way on every replica.
+func (f *metaFSM) applyCreateToken(t *cairnv1.IngestToken) error {
+	if t == nil || t.Id == "" {
+		return fmt.Errorf("cannot create token: no id")
+	}
+	if _, ok := f.tokens[t.Id]; ok {
+		return fmt.Errorf("cannot create token: id %s exists already", t.Id)
+	}
+	c := proto.Clone(t).(*cairnv1.IngestToken)
+	f.state.Tokens = append(f.state.Tokens, c)
+	f.tokens[c.Id] = c
+	return nil
+}
+
+// applyRevokeToken marks a token revoked; a revoked token keeps its first
+// revocation time.
+func (f *metaFSM) applyRevokeToken(m *cairnv1.MetaRevokeToken) error {
+	t := f.tokens[m.Id]
+	if t == nil {
+		return fmt.Errorf("token %s: %w", m.Id, ErrUnknownToken)
+	}
+	if t.RevokedAtUnixNano == 0 {
+		t.RevokedAtUnixNano = m.RevokedAtUnixNano
+	}
+	return nil
+}
+
 func clonePlacement(ps []*cairnv1.ShardPlacement) []*cairnv1.ShardPlacement {
 	out := make([]*cairnv1.ShardPlacement, len(ps))
 	for i, p := range ps {
@@ -177,8 +225,13 @@ func (f *metaFSM) Restore(rc io.ReadCloser) error {
 	if err := proto.Unmarshal(b, &st); err != nil {
 		return fmt.Errorf("cannot decode meta snapshot: %w", err)
 	}
+	tokens := make(map[string]*cairnv1.IngestToken, len(st.Tokens))
+	for _, t := range st.Tokens {
+		tokens[t.Id] = t
+	}
 	f.mu.Lock()
 	f.state = &st
+	f.tokens = tokens
 	close(f.changed)
 	f.changed = make(chan struct{})
 	f.mu.Unlock()

@@ -74,6 +74,53 @@ func (s *clusterService) RemoveNode(ctx context.Context, req *cairnv1.RemoveNode
 	return resp, toStatus(err)
 }
 
+func (s *clusterService) CreateToken(ctx context.Context, req *cairnv1.CreateTokenRequest) (*cairnv1.CreateTokenResponse, error) {
+	if _, err := tokenRequestAccounts(req); err != nil {
+		return nil, status.Errorf(codes.InvalidArgument, "cannot create token: %v", err)
+	}
+	var resp *cairnv1.CreateTokenResponse
+	err := s.n.onMetaLeader(ctx, func() error {
+		var err error
+		resp, err = s.n.createToken(req)
+		return err
+	}, func(c cairnv1.ClusterServiceClient) error {
+		var err error
+		resp, err = c.CreateToken(ctx, req)
+		return err
+	})
+	return resp, toStatus(err)
+}
+
+func (s *clusterService) ListTokens(ctx context.Context, req *cairnv1.ListTokensRequest) (*cairnv1.ListTokensResponse, error) {
+	var resp *cairnv1.ListTokensResponse
+	err := s.n.onMetaLeader(ctx, func() error {
+		resp = s.n.listTokens()
+		return nil
+	}, func(c cairnv1.ClusterServiceClient) error {
+		var err error
+		resp, err = c.ListTokens(ctx, req)
+		return err
+	})
+	return resp, toStatus(err)
+}
+
+func (s *clusterService) RevokeToken(ctx context.Context, req *cairnv1.RevokeTokenRequest) (*cairnv1.RevokeTokenResponse, error) {
+	if req.Id == "" {
+		return nil, status.Error(codes.InvalidArgument, "revoke token needs a token id (cairnctl token list shows them)")
+	}
+	var resp *cairnv1.RevokeTokenResponse
+	err := s.n.onMetaLeader(ctx, func() error {
+		var err error
+		resp, err = s.n.revokeToken(req.Id)
+		return err
+	}, func(c cairnv1.ClusterServiceClient) error {
+		var err error
+		resp, err = c.RevokeToken(ctx, req)
+		return err
+	})
+	return resp, toStatus(err)
+}
+
 func (s *clusterService) Register(ctx context.Context, req *cairnv1.RegisterRequest) (*cairnv1.RegisterResponse, error) {
 	if req.Node == nil || req.Node.Id == "" {
 		return nil, status.Error(codes.InvalidArgument, "register needs a node id")

@@ -11,7 +11,10 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
 
 	cairnv1 "github.com/cairn-lake/cairn/proto/cairn/v1"
 )
@@ -64,7 +67,17 @@ func Ingest(ctx context.Context, addr string, events [][]byte, batchSize, window
 	return res, nil
 }
 
-func isRetryable(err error) bool { return !errors.Is(err, context.Canceled) }
+// isRetryable tells the stream failures worth another stream: not a
+// cancellation, nor a refused token.
+func isRetryable(err error) bool {
+	return !errors.Is(err, context.Canceled) && status.Code(err) != codes.Unauthenticated
+}
+
+// WithToken returns ctx carrying an ingest token, as an agent sends it: the
+// metadata "authorization: Bearer <token>" of the streams it opens.
+func WithToken(ctx context.Context, token string) context.Context {
+	return metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+token)
+}
 
 // ingestOnce sends the pending events on one stream and returns the ones
 // to send again (answered FAILED, or unanswered when the stream broke).
@@ -129,7 +142,7 @@ func ingestOnce(ctx context.Context, conn *grpc.ClientConn, events [][]byte, pen
 		case sem <- struct{}{}:
 		case err := <-recvDone:
 			recvDone <- err
-			sendErr = fmt.Errorf("stream closed: %v", err)
+			sendErr = fmt.Errorf("stream closed: %w", err)
 			continue
 		}
 		mu.Lock()
@@ -149,6 +162,9 @@ func ingestOnce(ctx context.Context, conn *grpc.ClientConn, events [][]byte, pen
 		retry = append(retry, idx...)
 	}
 	sort.Ints(retry)
+	if status.Code(rerr) == codes.Unauthenticated {
+		return retry, rerr // why the stream ended, whatever Send saw
+	}
 	if sendErr != nil {
 		return retry, sendErr
 	}

@@ -27,6 +27,7 @@ type Cluster struct {
 	dir     string
 	shards  int
 	rf      int
+	tokens  bool // ingest requires a token
 	tune    func(*node.Config)
 	mu      sync.Mutex
 	configs []node.Config
@@ -42,6 +43,10 @@ func WithShards(n int) Option { return func(c *Cluster) { c.shards = n } }
 
 // WithReplicas sets the replication factor (default 3).
 func WithReplicas(n int) Option { return func(c *Cluster) { c.rf = n } }
+
+// WithTokensRequired makes every node require an ingest token, as cairnd
+// does by default; without it the nodes allow anonymous ingest.
+func WithTokensRequired() Option { return func(c *Cluster) { c.tokens = true } }
 
 // WithConfig adjusts every node's configuration (Raft tuning, batching).
 func WithConfig(f func(*node.Config)) Option { return func(c *Cluster) { c.tune = f } }
@@ -88,6 +93,8 @@ func (c *Cluster) baseConfig(i int, raftAddr string) node.Config {
 		CacheBytes:    32 << 20,
 		MemTableBytes: 4 << 20,
 		RaftLogLevel:  raftLogLevel(),
+		// Tokens are tested on their own (tokens_test.go).
+		AllowAnonymousIngest: !c.tokens,
 	}
 	if c.tune != nil {
 		c.tune(&cfg)

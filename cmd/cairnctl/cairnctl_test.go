@@ -25,6 +25,8 @@ type fakeCluster struct {
 	mu     sync.Mutex
 	nodes  []*fakeNode
 	shards []*cairnv1.ShardStatus
+	tokens []*cairnv1.TokenInfo // see token_test.go
+	calls  int                  // token calls received
 }
 
 // fakeNode answers ShardDigest from its replicas map; calls counts digest

@@ -23,7 +23,7 @@ type flags struct {
 	advertise                   string
 	bootstrap, join             string
 	shards, replicas            int
-	dev                         bool
+	dev, noAuth                 bool
 	logLevel, raftLogLevel      string
 	logJSON                     bool
 	snapshotThreshold           uint64
@@ -47,7 +47,9 @@ Form a three-node cluster (every member gets the same --bootstrap list):
   cairnd --id n1 --data-dir /var/lib/cairn --bootstrap n1=10.0.0.1:7500,n2=10.0.0.2:7500,n3=10.0.0.3:7500
 
 Add a node to a running cluster:
-  cairnd --id n4 --data-dir /var/lib/cairn --join 10.0.0.1:7400`,
+  cairnd --id n4 --data-dir /var/lib/cairn --join 10.0.0.1:7400
+
+Ingest needs a token (cairnctl token create) except with --dev or --no-auth.`,
 		Args:          cobra.NoArgs,
 		SilenceUsage:  true,
 		SilenceErrors: true,
@@ -66,7 +68,8 @@ Add a node to a running cluster:
 	fl.StringVar(&f.join, "join", "", "gRPC address (host:port) of a running member, to add this node to its cluster")
 	fl.IntVar(&f.shards, "shards", 8, "number of shard groups (used when the cluster is formed)")
 	fl.IntVar(&f.replicas, "replicas", 3, "replicas per shard (used when the cluster is formed; fewer when fewer nodes exist)")
-	fl.BoolVar(&f.dev, "dev", false, "single-node development cluster (1 replica) in ./data with the default addresses")
+	fl.BoolVar(&f.dev, "dev", false, "single-node development cluster (1 replica) in ./data with the default addresses; ingest needs no token")
+	fl.BoolVar(&f.noAuth, "no-auth", false, "ingest needs no token (test and lab clusters); a stream that presents one is still checked")
 	fl.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fl.BoolVar(&f.logJSON, "log-json", false, "log as JSON lines")
 	fl.StringVar(&f.raftLogLevel, "raft-log-level", "warn", "log level of the Raft library")
@@ -101,6 +104,7 @@ func run(cmd *cobra.Command, f flags) error {
 		Join: f.join, Shards: f.shards, Replicas: f.replicas,
 		SnapshotThreshold: f.snapshotThreshold, TrailingLogs: f.trailingLogs, SnapshotInterval: f.snapshotInterval, RaftSegmentBytes: f.segmentBytes,
 		RaftLogLevel: f.raftLogLevel, Logger: log,
+		AllowAnonymousIngest: f.dev || f.noAuth,
 	}
 	if f.dev {
 		if f.bootstrap != "" || f.join != "" {
@@ -134,6 +138,14 @@ func run(cmd *cobra.Command, f flags) error {
 	}
 	if len(cfg.Bootstrap) == 0 && cfg.Join == "" && !hasState(cfg.DataDir) {
 		return errors.New("nothing to start: give --bootstrap to form a new cluster, --join to enter a running one, or --dev for a single-node cluster (a restart from an existing --data-dir needs neither)")
+	}
+	switch {
+	case f.noAuth:
+		log.Warn("ingest is open: no token required (--no-auth)")
+	case f.dev:
+		log.Warn("ingest is open: no token required (--dev)")
+	default:
+		log.Info("ingest requires a token: create one with cairnctl token create")
 	}
 
 	// 3. Start the node.

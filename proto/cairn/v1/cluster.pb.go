@@ -1409,6 +1409,386 @@ func (x *ShardAccountsResponse) GetAccounts() []*AccountSummary {
 	return nil
 }
 
+type CreateTokenRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// accounts are 12-digit account ids; exactly one of accounts and
+	// all_accounts must be given.
+	Accounts      []string `protobuf:"bytes,1,rep,name=accounts,proto3" json:"accounts,omitempty"`
+	AllAccounts   bool     `protobuf:"varint,2,opt,name=all_accounts,json=allAccounts,proto3" json:"all_accounts,omitempty"`
+	Description   string   `protobuf:"bytes,3,opt,name=description,proto3" json:"description,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateTokenRequest) Reset() {
+	*x = CreateTokenRequest{}
+	mi := &file_cairn_v1_cluster_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateTokenRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateTokenRequest) ProtoMessage() {}
+
+func (x *CreateTokenRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_cairn_v1_cluster_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateTokenRequest.ProtoReflect.Descriptor instead.
+func (*CreateTokenRequest) Descriptor() ([]byte, []int) {
+	return file_cairn_v1_cluster_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *CreateTokenRequest) GetAccounts() []string {
+	if x != nil {
+		return x.Accounts
+	}
+	return nil
+}
+
+func (x *CreateTokenRequest) GetAllAccounts() bool {
+	if x != nil {
+		return x.AllAccounts
+	}
+	return false
+}
+
+func (x *CreateTokenRequest) GetDescription() string {
+	if x != nil {
+		return x.Description
+	}
+	return ""
+}
+
+type CreateTokenResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// token is the secret string, cairn_<id>_<secret>: shown this once.
+	Token         string     `protobuf:"bytes,1,opt,name=token,proto3" json:"token,omitempty"`
+	Info          *TokenInfo `protobuf:"bytes,2,opt,name=info,proto3" json:"info,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateTokenResponse) Reset() {
+	*x = CreateTokenResponse{}
+	mi := &file_cairn_v1_cluster_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateTokenResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateTokenResponse) ProtoMessage() {}
+
+func (x *CreateTokenResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_cairn_v1_cluster_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateTokenResponse.ProtoReflect.Descriptor instead.
+func (*CreateTokenResponse) Descriptor() ([]byte, []int) {
+	return file_cairn_v1_cluster_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *CreateTokenResponse) GetToken() string {
+	if x != nil {
+		return x.Token
+	}
+	return ""
+}
+
+func (x *CreateTokenResponse) GetInfo() *TokenInfo {
+	if x != nil {
+		return x.Info
+	}
+	return nil
+}
+
+// TokenInfo is the public view of an ingest token: no secret, no hash.
+type TokenInfo struct {
+	state             protoimpl.MessageState `protogen:"open.v1"`
+	Id                string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Accounts          []string               `protobuf:"bytes,2,rep,name=accounts,proto3" json:"accounts,omitempty"`
+	AllAccounts       bool                   `protobuf:"varint,3,opt,name=all_accounts,json=allAccounts,proto3" json:"all_accounts,omitempty"`
+	CreatedAtUnixNano int64                  `protobuf:"varint,4,opt,name=created_at_unix_nano,json=createdAtUnixNano,proto3" json:"created_at_unix_nano,omitempty"`
+	Description       string                 `protobuf:"bytes,5,opt,name=description,proto3" json:"description,omitempty"`
+	// revoked_at_unix_nano is 0 while the token is valid.
+	RevokedAtUnixNano int64 `protobuf:"varint,6,opt,name=revoked_at_unix_nano,json=revokedAtUnixNano,proto3" json:"revoked_at_unix_nano,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *TokenInfo) Reset() {
+	*x = TokenInfo{}
+	mi := &file_cairn_v1_cluster_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TokenInfo) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TokenInfo) ProtoMessage() {}
+
+func (x *TokenInfo) ProtoReflect() protoreflect.Message {
+	mi := &file_cairn_v1_cluster_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TokenInfo.ProtoReflect.Descriptor instead.
+func (*TokenInfo) Descriptor() ([]byte, []int) {
+	return file_cairn_v1_cluster_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *TokenInfo) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *TokenInfo) GetAccounts() []string {
+	if x != nil {
+		return x.Accounts
+	}
+	return nil
+}
+
+func (x *TokenInfo) GetAllAccounts() bool {
+	if x != nil {
+		return x.AllAccounts
+	}
+	return false
+}
+
+func (x *TokenInfo) GetCreatedAtUnixNano() int64 {
+	if x != nil {
+		return x.CreatedAtUnixNano
+	}
+	return 0
+}
+
+func (x *TokenInfo) GetDescription() string {
+	if x != nil {
+		return x.Description
+	}
+	return ""
+}
+
+func (x *TokenInfo) GetRevokedAtUnixNano() int64 {
+	if x != nil {
+		return x.RevokedAtUnixNano
+	}
+	return 0
+}
+
+type ListTokensRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListTokensRequest) Reset() {
+	*x = ListTokensRequest{}
+	mi := &file_cairn_v1_cluster_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListTokensRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListTokensRequest) ProtoMessage() {}
+
+func (x *ListTokensRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_cairn_v1_cluster_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListTokensRequest.ProtoReflect.Descriptor instead.
+func (*ListTokensRequest) Descriptor() ([]byte, []int) {
+	return file_cairn_v1_cluster_proto_rawDescGZIP(), []int{28}
+}
+
+type ListTokensResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// tokens are in the order they were created.
+	Tokens        []*TokenInfo `protobuf:"bytes,1,rep,name=tokens,proto3" json:"tokens,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListTokensResponse) Reset() {
+	*x = ListTokensResponse{}
+	mi := &file_cairn_v1_cluster_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListTokensResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListTokensResponse) ProtoMessage() {}
+
+func (x *ListTokensResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_cairn_v1_cluster_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListTokensResponse.ProtoReflect.Descriptor instead.
+func (*ListTokensResponse) Descriptor() ([]byte, []int) {
+	return file_cairn_v1_cluster_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *ListTokensResponse) GetTokens() []*TokenInfo {
+	if x != nil {
+		return x.Tokens
+	}
+	return nil
+}
+
+type RevokeTokenRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RevokeTokenRequest) Reset() {
+	*x = RevokeTokenRequest{}
+	mi := &file_cairn_v1_cluster_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RevokeTokenRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RevokeTokenRequest) ProtoMessage() {}
+
+func (x *RevokeTokenRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_cairn_v1_cluster_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RevokeTokenRequest.ProtoReflect.Descriptor instead.
+func (*RevokeTokenRequest) Descriptor() ([]byte, []int) {
+	return file_cairn_v1_cluster_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *RevokeTokenRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+type RevokeTokenResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Info  *TokenInfo             `protobuf:"bytes,1,opt,name=info,proto3" json:"info,omitempty"`
+	// already_revoked says the token was revoked before this call; info keeps
+	// the first revocation time.
+	AlreadyRevoked bool `protobuf:"varint,2,opt,name=already_revoked,json=alreadyRevoked,proto3" json:"already_revoked,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *RevokeTokenResponse) Reset() {
+	*x = RevokeTokenResponse{}
+	mi := &file_cairn_v1_cluster_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RevokeTokenResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RevokeTokenResponse) ProtoMessage() {}
+
+func (x *RevokeTokenResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_cairn_v1_cluster_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RevokeTokenResponse.ProtoReflect.Descriptor instead.
+func (*RevokeTokenResponse) Descriptor() ([]byte, []int) {
+	return file_cairn_v1_cluster_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *RevokeTokenResponse) GetInfo() *TokenInfo {
+	if x != nil {
+		return x.Info
+	}
+	return nil
+}
+
+func (x *RevokeTokenResponse) GetAlreadyRevoked() bool {
+	if x != nil {
+		return x.AlreadyRevoked
+	}
+	return false
+}
+
 var File_cairn_v1_cluster_proto protoreflect.FileDescriptor
 
 const file_cairn_v1_cluster_proto_rawDesc = "" +
@@ -1505,7 +1885,29 @@ const file_cairn_v1_cluster_proto_rawDesc = "" +
 	"\x14ShardAccountsRequest\x12\x14\n" +
 	"\x05shard\x18\x01 \x01(\rR\x05shard\"M\n" +
 	"\x15ShardAccountsResponse\x124\n" +
-	"\baccounts\x18\x01 \x03(\v2\x18.cairn.v1.AccountSummaryR\baccounts2\xcb\x05\n" +
+	"\baccounts\x18\x01 \x03(\v2\x18.cairn.v1.AccountSummaryR\baccounts\"u\n" +
+	"\x12CreateTokenRequest\x12\x1a\n" +
+	"\baccounts\x18\x01 \x03(\tR\baccounts\x12!\n" +
+	"\fall_accounts\x18\x02 \x01(\bR\vallAccounts\x12 \n" +
+	"\vdescription\x18\x03 \x01(\tR\vdescription\"T\n" +
+	"\x13CreateTokenResponse\x12\x14\n" +
+	"\x05token\x18\x01 \x01(\tR\x05token\x12'\n" +
+	"\x04info\x18\x02 \x01(\v2\x13.cairn.v1.TokenInfoR\x04info\"\xde\x01\n" +
+	"\tTokenInfo\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1a\n" +
+	"\baccounts\x18\x02 \x03(\tR\baccounts\x12!\n" +
+	"\fall_accounts\x18\x03 \x01(\bR\vallAccounts\x12/\n" +
+	"\x14created_at_unix_nano\x18\x04 \x01(\x03R\x11createdAtUnixNano\x12 \n" +
+	"\vdescription\x18\x05 \x01(\tR\vdescription\x12/\n" +
+	"\x14revoked_at_unix_nano\x18\x06 \x01(\x03R\x11revokedAtUnixNano\"\x13\n" +
+	"\x11ListTokensRequest\"A\n" +
+	"\x12ListTokensResponse\x12+\n" +
+	"\x06tokens\x18\x01 \x03(\v2\x13.cairn.v1.TokenInfoR\x06tokens\"$\n" +
+	"\x12RevokeTokenRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\"g\n" +
+	"\x13RevokeTokenResponse\x12'\n" +
+	"\x04info\x18\x01 \x01(\v2\x13.cairn.v1.TokenInfoR\x04info\x12'\n" +
+	"\x0falready_revoked\x18\x02 \x01(\bR\x0ealreadyRevoked2\xac\a\n" +
 	"\x0eClusterService\x12;\n" +
 	"\x06Status\x12\x17.cairn.v1.StatusRequest\x1a\x18.cairn.v1.StatusResponse\x12J\n" +
 	"\vLocalStatus\x12\x1c.cairn.v1.LocalStatusRequest\x1a\x1d.cairn.v1.LocalStatusResponse\x125\n" +
@@ -1517,7 +1919,11 @@ const file_cairn_v1_cluster_proto_rawDesc = "" +
 	"\vShardDigest\x12\x1c.cairn.v1.ShardDigestRequest\x1a\x1d.cairn.v1.ShardDigestResponse\x12R\n" +
 	"\rShardEventIDs\x12\x1e.cairn.v1.ShardEventIDsRequest\x1a\x1f.cairn.v1.ShardEventIDsResponse0\x01\x12A\n" +
 	"\bAccounts\x12\x19.cairn.v1.AccountsRequest\x1a\x1a.cairn.v1.AccountsResponse\x12P\n" +
-	"\rShardAccounts\x12\x1e.cairn.v1.ShardAccountsRequest\x1a\x1f.cairn.v1.ShardAccountsResponseB4Z2github.com/cairn-lake/cairn/proto/cairn/v1;cairnv1b\x06proto3"
+	"\rShardAccounts\x12\x1e.cairn.v1.ShardAccountsRequest\x1a\x1f.cairn.v1.ShardAccountsResponse\x12J\n" +
+	"\vCreateToken\x12\x1c.cairn.v1.CreateTokenRequest\x1a\x1d.cairn.v1.CreateTokenResponse\x12G\n" +
+	"\n" +
+	"ListTokens\x12\x1b.cairn.v1.ListTokensRequest\x1a\x1c.cairn.v1.ListTokensResponse\x12J\n" +
+	"\vRevokeToken\x12\x1c.cairn.v1.RevokeTokenRequest\x1a\x1d.cairn.v1.RevokeTokenResponseB4Z2github.com/cairn-lake/cairn/proto/cairn/v1;cairnv1b\x06proto3"
 
 var (
 	file_cairn_v1_cluster_proto_rawDescOnce sync.Once
@@ -1531,7 +1937,7 @@ func file_cairn_v1_cluster_proto_rawDescGZIP() []byte {
 	return file_cairn_v1_cluster_proto_rawDescData
 }
 
-var file_cairn_v1_cluster_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
+var file_cairn_v1_cluster_proto_msgTypes = make([]protoimpl.MessageInfo, 33)
 var file_cairn_v1_cluster_proto_goTypes = []any{
 	(*StatusRequest)(nil),         // 0: cairn.v1.StatusRequest
 	(*StatusResponse)(nil),        // 1: cairn.v1.StatusResponse
@@ -1558,49 +1964,65 @@ var file_cairn_v1_cluster_proto_goTypes = []any{
 	(*AccountSummary)(nil),        // 22: cairn.v1.AccountSummary
 	(*ShardAccountsRequest)(nil),  // 23: cairn.v1.ShardAccountsRequest
 	(*ShardAccountsResponse)(nil), // 24: cairn.v1.ShardAccountsResponse
-	nil,                           // 25: cairn.v1.ShardStatus.ReplicaAppliedEntry
-	(*MetaState)(nil),             // 26: cairn.v1.MetaState
-	(*NodeInfo)(nil),              // 27: cairn.v1.NodeInfo
-	(*Event)(nil),                 // 28: cairn.v1.Event
-	(*EventResult)(nil),           // 29: cairn.v1.EventResult
+	(*CreateTokenRequest)(nil),    // 25: cairn.v1.CreateTokenRequest
+	(*CreateTokenResponse)(nil),   // 26: cairn.v1.CreateTokenResponse
+	(*TokenInfo)(nil),             // 27: cairn.v1.TokenInfo
+	(*ListTokensRequest)(nil),     // 28: cairn.v1.ListTokensRequest
+	(*ListTokensResponse)(nil),    // 29: cairn.v1.ListTokensResponse
+	(*RevokeTokenRequest)(nil),    // 30: cairn.v1.RevokeTokenRequest
+	(*RevokeTokenResponse)(nil),   // 31: cairn.v1.RevokeTokenResponse
+	nil,                           // 32: cairn.v1.ShardStatus.ReplicaAppliedEntry
+	(*MetaState)(nil),             // 33: cairn.v1.MetaState
+	(*NodeInfo)(nil),              // 34: cairn.v1.NodeInfo
+	(*Event)(nil),                 // 35: cairn.v1.Event
+	(*EventResult)(nil),           // 36: cairn.v1.EventResult
 }
 var file_cairn_v1_cluster_proto_depIdxs = []int32{
 	2,  // 0: cairn.v1.StatusResponse.nodes:type_name -> cairn.v1.NodeStatus
 	3,  // 1: cairn.v1.StatusResponse.shards:type_name -> cairn.v1.ShardStatus
-	25, // 2: cairn.v1.ShardStatus.replica_applied:type_name -> cairn.v1.ShardStatus.ReplicaAppliedEntry
+	32, // 2: cairn.v1.ShardStatus.replica_applied:type_name -> cairn.v1.ShardStatus.ReplicaAppliedEntry
 	6,  // 3: cairn.v1.LocalStatusResponse.shards:type_name -> cairn.v1.LocalShard
-	26, // 4: cairn.v1.JoinResponse.state:type_name -> cairn.v1.MetaState
-	27, // 5: cairn.v1.RegisterRequest.node:type_name -> cairn.v1.NodeInfo
-	28, // 6: cairn.v1.WriteRequest.events:type_name -> cairn.v1.Event
-	29, // 7: cairn.v1.WriteResponse.results:type_name -> cairn.v1.EventResult
+	33, // 4: cairn.v1.JoinResponse.state:type_name -> cairn.v1.MetaState
+	34, // 5: cairn.v1.RegisterRequest.node:type_name -> cairn.v1.NodeInfo
+	35, // 6: cairn.v1.WriteRequest.events:type_name -> cairn.v1.Event
+	36, // 7: cairn.v1.WriteResponse.results:type_name -> cairn.v1.EventResult
 	19, // 8: cairn.v1.ShardEventIDsResponse.keys:type_name -> cairn.v1.EventKey
 	22, // 9: cairn.v1.AccountsResponse.accounts:type_name -> cairn.v1.AccountSummary
 	22, // 10: cairn.v1.ShardAccountsResponse.accounts:type_name -> cairn.v1.AccountSummary
-	0,  // 11: cairn.v1.ClusterService.Status:input_type -> cairn.v1.StatusRequest
-	4,  // 12: cairn.v1.ClusterService.LocalStatus:input_type -> cairn.v1.LocalStatusRequest
-	7,  // 13: cairn.v1.ClusterService.Join:input_type -> cairn.v1.JoinRequest
-	9,  // 14: cairn.v1.ClusterService.RemoveNode:input_type -> cairn.v1.RemoveNodeRequest
-	11, // 15: cairn.v1.ClusterService.Register:input_type -> cairn.v1.RegisterRequest
-	13, // 16: cairn.v1.ClusterService.Write:input_type -> cairn.v1.WriteRequest
-	15, // 17: cairn.v1.ClusterService.ShardDigest:input_type -> cairn.v1.ShardDigestRequest
-	17, // 18: cairn.v1.ClusterService.ShardEventIDs:input_type -> cairn.v1.ShardEventIDsRequest
-	20, // 19: cairn.v1.ClusterService.Accounts:input_type -> cairn.v1.AccountsRequest
-	23, // 20: cairn.v1.ClusterService.ShardAccounts:input_type -> cairn.v1.ShardAccountsRequest
-	1,  // 21: cairn.v1.ClusterService.Status:output_type -> cairn.v1.StatusResponse
-	5,  // 22: cairn.v1.ClusterService.LocalStatus:output_type -> cairn.v1.LocalStatusResponse
-	8,  // 23: cairn.v1.ClusterService.Join:output_type -> cairn.v1.JoinResponse
-	10, // 24: cairn.v1.ClusterService.RemoveNode:output_type -> cairn.v1.RemoveNodeResponse
-	12, // 25: cairn.v1.ClusterService.Register:output_type -> cairn.v1.RegisterResponse
-	14, // 26: cairn.v1.ClusterService.Write:output_type -> cairn.v1.WriteResponse
-	16, // 27: cairn.v1.ClusterService.ShardDigest:output_type -> cairn.v1.ShardDigestResponse
-	18, // 28: cairn.v1.ClusterService.ShardEventIDs:output_type -> cairn.v1.ShardEventIDsResponse
-	21, // 29: cairn.v1.ClusterService.Accounts:output_type -> cairn.v1.AccountsResponse
-	24, // 30: cairn.v1.ClusterService.ShardAccounts:output_type -> cairn.v1.ShardAccountsResponse
-	21, // [21:31] is the sub-list for method output_type
-	11, // [11:21] is the sub-list for method input_type
-	11, // [11:11] is the sub-list for extension type_name
-	11, // [11:11] is the sub-list for extension extendee
-	0,  // [0:11] is the sub-list for field type_name
+	27, // 11: cairn.v1.CreateTokenResponse.info:type_name -> cairn.v1.TokenInfo
+	27, // 12: cairn.v1.ListTokensResponse.tokens:type_name -> cairn.v1.TokenInfo
+	27, // 13: cairn.v1.RevokeTokenResponse.info:type_name -> cairn.v1.TokenInfo
+	0,  // 14: cairn.v1.ClusterService.Status:input_type -> cairn.v1.StatusRequest
+	4,  // 15: cairn.v1.ClusterService.LocalStatus:input_type -> cairn.v1.LocalStatusRequest
+	7,  // 16: cairn.v1.ClusterService.Join:input_type -> cairn.v1.JoinRequest
+	9,  // 17: cairn.v1.ClusterService.RemoveNode:input_type -> cairn.v1.RemoveNodeRequest
+	11, // 18: cairn.v1.ClusterService.Register:input_type -> cairn.v1.RegisterRequest
+	13, // 19: cairn.v1.ClusterService.Write:input_type -> cairn.v1.WriteRequest
+	15, // 20: cairn.v1.ClusterService.ShardDigest:input_type -> cairn.v1.ShardDigestRequest
+	17, // 21: cairn.v1.ClusterService.ShardEventIDs:input_type -> cairn.v1.ShardEventIDsRequest
+	20, // 22: cairn.v1.ClusterService.Accounts:input_type -> cairn.v1.AccountsRequest
+	23, // 23: cairn.v1.ClusterService.ShardAccounts:input_type -> cairn.v1.ShardAccountsRequest
+	25, // 24: cairn.v1.ClusterService.CreateToken:input_type -> cairn.v1.CreateTokenRequest
+	28, // 25: cairn.v1.ClusterService.ListTokens:input_type -> cairn.v1.ListTokensRequest
+	30, // 26: cairn.v1.ClusterService.RevokeToken:input_type -> cairn.v1.RevokeTokenRequest
+	1,  // 27: cairn.v1.ClusterService.Status:output_type -> cairn.v1.StatusResponse
+	5,  // 28: cairn.v1.ClusterService.LocalStatus:output_type -> cairn.v1.LocalStatusResponse
+	8,  // 29: cairn.v1.ClusterService.Join:output_type -> cairn.v1.JoinResponse
+	10, // 30: cairn.v1.ClusterService.RemoveNode:output_type -> cairn.v1.RemoveNodeResponse
+	12, // 31: cairn.v1.ClusterService.Register:output_type -> cairn.v1.RegisterResponse
+	14, // 32: cairn.v1.ClusterService.Write:output_type -> cairn.v1.WriteResponse
+	16, // 33: cairn.v1.ClusterService.ShardDigest:output_type -> cairn.v1.ShardDigestResponse
+	18, // 34: cairn.v1.ClusterService.ShardEventIDs:output_type -> cairn.v1.ShardEventIDsResponse
+	21, // 35: cairn.v1.ClusterService.Accounts:output_type -> cairn.v1.AccountsResponse
+	24, // 36: cairn.v1.ClusterService.ShardAccounts:output_type -> cairn.v1.ShardAccountsResponse
+	26, // 37: cairn.v1.ClusterService.CreateToken:output_type -> cairn.v1.CreateTokenResponse
+	29, // 38: cairn.v1.ClusterService.ListTokens:output_type -> cairn.v1.ListTokensResponse
+	31, // 39: cairn.v1.ClusterService.RevokeToken:output_type -> cairn.v1.RevokeTokenResponse
+	27, // [27:40] is the sub-list for method output_type
+	14, // [14:27] is the sub-list for method input_type
+	14, // [14:14] is the sub-list for extension type_name
+	14, // [14:14] is the sub-list for extension extendee
+	0,  // [0:14] is the sub-list for field type_name
 }
 
 func init() { file_cairn_v1_cluster_proto_init() }
@@ -1616,7 +2038,7 @@ func file_cairn_v1_cluster_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cairn_v1_cluster_proto_rawDesc), len(file_cairn_v1_cluster_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   26,
+			NumMessages:   33,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

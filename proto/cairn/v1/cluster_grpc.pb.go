@@ -29,6 +29,9 @@ const (
 	ClusterService_ShardEventIDs_FullMethodName = "/cairn.v1.ClusterService/ShardEventIDs"
 	ClusterService_Accounts_FullMethodName      = "/cairn.v1.ClusterService/Accounts"
 	ClusterService_ShardAccounts_FullMethodName = "/cairn.v1.ClusterService/ShardAccounts"
+	ClusterService_CreateToken_FullMethodName   = "/cairn.v1.ClusterService/CreateToken"
+	ClusterService_ListTokens_FullMethodName    = "/cairn.v1.ClusterService/ListTokens"
+	ClusterService_RevokeToken_FullMethodName   = "/cairn.v1.ClusterService/RevokeToken"
 )
 
 // ClusterServiceClient is the client API for ClusterService service.
@@ -67,6 +70,17 @@ type ClusterServiceClient interface {
 	// ShardAccounts summarizes one shard; the receiver must lead the shard and
 	// answers after applying everything committed before the call.
 	ShardAccounts(ctx context.Context, in *ShardAccountsRequest, opts ...grpc.CallOption) (*ShardAccountsResponse, error)
+	// CreateToken makes an ingest token for some accounts, or for all. The
+	// token string is in the response only: the cluster keeps its hash. Any
+	// node accepts it and forwards it to the meta leader.
+	CreateToken(ctx context.Context, in *CreateTokenRequest, opts ...grpc.CallOption) (*CreateTokenResponse, error)
+	// ListTokens lists every ingest token, revoked ones included, as the meta
+	// leader knows them. It never returns a token string or hash.
+	ListTokens(ctx context.Context, in *ListTokensRequest, opts ...grpc.CallOption) (*ListTokensResponse, error)
+	// RevokeToken revokes a token by id: ingest streams using it are refused
+	// from their next batch on. An unknown id is NOT_FOUND; revoking a revoked
+	// token changes nothing and says so (already_revoked).
+	RevokeToken(ctx context.Context, in *RevokeTokenRequest, opts ...grpc.CallOption) (*RevokeTokenResponse, error)
 }
 
 type clusterServiceClient struct {
@@ -186,6 +200,36 @@ func (c *clusterServiceClient) ShardAccounts(ctx context.Context, in *ShardAccou
 	return out, nil
 }
 
+func (c *clusterServiceClient) CreateToken(ctx context.Context, in *CreateTokenRequest, opts ...grpc.CallOption) (*CreateTokenResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CreateTokenResponse)
+	err := c.cc.Invoke(ctx, ClusterService_CreateToken_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *clusterServiceClient) ListTokens(ctx context.Context, in *ListTokensRequest, opts ...grpc.CallOption) (*ListTokensResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListTokensResponse)
+	err := c.cc.Invoke(ctx, ClusterService_ListTokens_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *clusterServiceClient) RevokeToken(ctx context.Context, in *RevokeTokenRequest, opts ...grpc.CallOption) (*RevokeTokenResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RevokeTokenResponse)
+	err := c.cc.Invoke(ctx, ClusterService_RevokeToken_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ClusterServiceServer is the server API for ClusterService service.
 // All implementations must embed UnimplementedClusterServiceServer
 // for forward compatibility.
@@ -222,6 +266,17 @@ type ClusterServiceServer interface {
 	// ShardAccounts summarizes one shard; the receiver must lead the shard and
 	// answers after applying everything committed before the call.
 	ShardAccounts(context.Context, *ShardAccountsRequest) (*ShardAccountsResponse, error)
+	// CreateToken makes an ingest token for some accounts, or for all. The
+	// token string is in the response only: the cluster keeps its hash. Any
+	// node accepts it and forwards it to the meta leader.
+	CreateToken(context.Context, *CreateTokenRequest) (*CreateTokenResponse, error)
+	// ListTokens lists every ingest token, revoked ones included, as the meta
+	// leader knows them. It never returns a token string or hash.
+	ListTokens(context.Context, *ListTokensRequest) (*ListTokensResponse, error)
+	// RevokeToken revokes a token by id: ingest streams using it are refused
+	// from their next batch on. An unknown id is NOT_FOUND; revoking a revoked
+	// token changes nothing and says so (already_revoked).
+	RevokeToken(context.Context, *RevokeTokenRequest) (*RevokeTokenResponse, error)
 	mustEmbedUnimplementedClusterServiceServer()
 }
 
@@ -261,6 +316,15 @@ func (UnimplementedClusterServiceServer) Accounts(context.Context, *AccountsRequ
 }
 func (UnimplementedClusterServiceServer) ShardAccounts(context.Context, *ShardAccountsRequest) (*ShardAccountsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ShardAccounts not implemented")
+}
+func (UnimplementedClusterServiceServer) CreateToken(context.Context, *CreateTokenRequest) (*CreateTokenResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateToken not implemented")
+}
+func (UnimplementedClusterServiceServer) ListTokens(context.Context, *ListTokensRequest) (*ListTokensResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListTokens not implemented")
+}
+func (UnimplementedClusterServiceServer) RevokeToken(context.Context, *RevokeTokenRequest) (*RevokeTokenResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RevokeToken not implemented")
 }
 func (UnimplementedClusterServiceServer) mustEmbedUnimplementedClusterServiceServer() {}
 func (UnimplementedClusterServiceServer) testEmbeddedByValue()                        {}
@@ -456,6 +520,60 @@ func _ClusterService_ShardAccounts_Handler(srv interface{}, ctx context.Context,
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ClusterService_CreateToken_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateTokenRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ClusterServiceServer).CreateToken(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ClusterService_CreateToken_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ClusterServiceServer).CreateToken(ctx, req.(*CreateTokenRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ClusterService_ListTokens_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListTokensRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ClusterServiceServer).ListTokens(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ClusterService_ListTokens_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ClusterServiceServer).ListTokens(ctx, req.(*ListTokensRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ClusterService_RevokeToken_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RevokeTokenRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ClusterServiceServer).RevokeToken(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ClusterService_RevokeToken_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ClusterServiceServer).RevokeToken(ctx, req.(*RevokeTokenRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // ClusterService_ServiceDesc is the grpc.ServiceDesc for ClusterService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -498,6 +616,18 @@ var ClusterService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ShardAccounts",
 			Handler:    _ClusterService_ShardAccounts_Handler,
+		},
+		{
+			MethodName: "CreateToken",
+			Handler:    _ClusterService_CreateToken_Handler,
+		},
+		{
+			MethodName: "ListTokens",
+			Handler:    _ClusterService_ListTokens_Handler,
+		},
+		{
+			MethodName: "RevokeToken",
+			Handler:    _ClusterService_RevokeToken_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

@@ -21,8 +21,9 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
-// MetaState is everything the meta Raft group holds: the node registry and the
-// shard map. It is small; its snapshot is the whole message.
+// MetaState is everything the meta Raft group holds: the node registry, the
+// shard map and the ingest tokens. It is small; its snapshot is the whole
+// message.
 type MetaState struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// shards is the number of shard groups, fixed at bootstrap.
@@ -37,8 +38,11 @@ type MetaState struct {
 	// shard and has no Raft state yet; replicas placed later start empty and
 	// are added by the shard's leader.
 	InitialPlacement []*ShardPlacement `protobuf:"bytes,5,rep,name=initial_placement,json=initialPlacement,proto3" json:"initial_placement,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// tokens are the ingest tokens, in the order they were created; revoked
+	// ones stay, marked.
+	Tokens        []*IngestToken `protobuf:"bytes,6,rep,name=tokens,proto3" json:"tokens,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *MetaState) Reset() {
@@ -102,6 +106,13 @@ func (x *MetaState) GetPlacement() []*ShardPlacement {
 func (x *MetaState) GetInitialPlacement() []*ShardPlacement {
 	if x != nil {
 		return x.InitialPlacement
+	}
+	return nil
+}
+
+func (x *MetaState) GetTokens() []*IngestToken {
+	if x != nil {
+		return x.Tokens
 	}
 	return nil
 }
@@ -236,17 +247,122 @@ func (x *ShardPlacement) GetReplicas() []string {
 	return nil
 }
 
+// IngestToken lets an agent write the events of some accounts. The token
+// string itself, cairn_<id>_<secret>, is shown once at creation and never
+// stored: the cluster keeps its SHA-256.
+type IngestToken struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// id is the public part of the token: 16 lowercase hex characters, unique.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// hash is the SHA-256 of the whole token string.
+	Hash []byte `protobuf:"bytes,2,opt,name=hash,proto3" json:"hash,omitempty"`
+	// accounts are the 12-digit account ids the token may write, sorted;
+	// empty when all_accounts is set.
+	Accounts []string `protobuf:"bytes,3,rep,name=accounts,proto3" json:"accounts,omitempty"`
+	// all_accounts lets the token write any account.
+	AllAccounts bool `protobuf:"varint,4,opt,name=all_accounts,json=allAccounts,proto3" json:"all_accounts,omitempty"`
+	// created_at_unix_nano is the meta leader's clock when it proposed the
+	// token, so that every replica applies the same value.
+	CreatedAtUnixNano int64  `protobuf:"varint,5,opt,name=created_at_unix_nano,json=createdAtUnixNano,proto3" json:"created_at_unix_nano,omitempty"`
+	Description       string `protobuf:"bytes,6,opt,name=description,proto3" json:"description,omitempty"`
+	// revoked_at_unix_nano is 0 while the token is valid, else the meta
+	// leader's clock when it proposed the revocation.
+	RevokedAtUnixNano int64 `protobuf:"varint,7,opt,name=revoked_at_unix_nano,json=revokedAtUnixNano,proto3" json:"revoked_at_unix_nano,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *IngestToken) Reset() {
+	*x = IngestToken{}
+	mi := &file_cairn_v1_meta_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *IngestToken) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*IngestToken) ProtoMessage() {}
+
+func (x *IngestToken) ProtoReflect() protoreflect.Message {
+	mi := &file_cairn_v1_meta_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use IngestToken.ProtoReflect.Descriptor instead.
+func (*IngestToken) Descriptor() ([]byte, []int) {
+	return file_cairn_v1_meta_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *IngestToken) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *IngestToken) GetHash() []byte {
+	if x != nil {
+		return x.Hash
+	}
+	return nil
+}
+
+func (x *IngestToken) GetAccounts() []string {
+	if x != nil {
+		return x.Accounts
+	}
+	return nil
+}
+
+func (x *IngestToken) GetAllAccounts() bool {
+	if x != nil {
+		return x.AllAccounts
+	}
+	return false
+}
+
+func (x *IngestToken) GetCreatedAtUnixNano() int64 {
+	if x != nil {
+		return x.CreatedAtUnixNano
+	}
+	return 0
+}
+
+func (x *IngestToken) GetDescription() string {
+	if x != nil {
+		return x.Description
+	}
+	return ""
+}
+
+func (x *IngestToken) GetRevokedAtUnixNano() int64 {
+	if x != nil {
+		return x.RevokedAtUnixNano
+	}
+	return 0
+}
+
 var File_cairn_v1_meta_proto protoreflect.FileDescriptor
 
 const file_cairn_v1_meta_proto_rawDesc = "" +
 	"\n" +
-	"\x13cairn/v1/meta.proto\x12\bcairn.v1\"\xe8\x01\n" +
+	"\x13cairn/v1/meta.proto\x12\bcairn.v1\"\x97\x02\n" +
 	"\tMetaState\x12\x16\n" +
 	"\x06shards\x18\x01 \x01(\rR\x06shards\x12\x1a\n" +
 	"\breplicas\x18\x02 \x01(\rR\breplicas\x12(\n" +
 	"\x05nodes\x18\x03 \x03(\v2\x12.cairn.v1.NodeInfoR\x05nodes\x126\n" +
 	"\tplacement\x18\x04 \x03(\v2\x18.cairn.v1.ShardPlacementR\tplacement\x12E\n" +
-	"\x11initial_placement\x18\x05 \x03(\v2\x18.cairn.v1.ShardPlacementR\x10initialPlacement\"\x8b\x01\n" +
+	"\x11initial_placement\x18\x05 \x03(\v2\x18.cairn.v1.ShardPlacementR\x10initialPlacement\x12-\n" +
+	"\x06tokens\x18\x06 \x03(\v2\x15.cairn.v1.IngestTokenR\x06tokens\"\x8b\x01\n" +
 	"\bNodeInfo\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1b\n" +
 	"\tgrpc_addr\x18\x02 \x01(\tR\bgrpcAddr\x12\x1b\n" +
@@ -255,7 +371,15 @@ const file_cairn_v1_meta_proto_rawDesc = "" +
 	"\aremoved\x18\x05 \x01(\bR\aremoved\"B\n" +
 	"\x0eShardPlacement\x12\x14\n" +
 	"\x05shard\x18\x01 \x01(\rR\x05shard\x12\x1a\n" +
-	"\breplicas\x18\x02 \x03(\tR\breplicasB4Z2github.com/cairn-lake/cairn/proto/cairn/v1;cairnv1b\x06proto3"
+	"\breplicas\x18\x02 \x03(\tR\breplicas\"\xf4\x01\n" +
+	"\vIngestToken\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
+	"\x04hash\x18\x02 \x01(\fR\x04hash\x12\x1a\n" +
+	"\baccounts\x18\x03 \x03(\tR\baccounts\x12!\n" +
+	"\fall_accounts\x18\x04 \x01(\bR\vallAccounts\x12/\n" +
+	"\x14created_at_unix_nano\x18\x05 \x01(\x03R\x11createdAtUnixNano\x12 \n" +
+	"\vdescription\x18\x06 \x01(\tR\vdescription\x12/\n" +
+	"\x14revoked_at_unix_nano\x18\a \x01(\x03R\x11revokedAtUnixNanoB4Z2github.com/cairn-lake/cairn/proto/cairn/v1;cairnv1b\x06proto3"
 
 var (
 	file_cairn_v1_meta_proto_rawDescOnce sync.Once
@@ -269,21 +393,23 @@ func file_cairn_v1_meta_proto_rawDescGZIP() []byte {
 	return file_cairn_v1_meta_proto_rawDescData
 }
 
-var file_cairn_v1_meta_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
+var file_cairn_v1_meta_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
 var file_cairn_v1_meta_proto_goTypes = []any{
 	(*MetaState)(nil),      // 0: cairn.v1.MetaState
 	(*NodeInfo)(nil),       // 1: cairn.v1.NodeInfo
 	(*ShardPlacement)(nil), // 2: cairn.v1.ShardPlacement
+	(*IngestToken)(nil),    // 3: cairn.v1.IngestToken
 }
 var file_cairn_v1_meta_proto_depIdxs = []int32{
 	1, // 0: cairn.v1.MetaState.nodes:type_name -> cairn.v1.NodeInfo
 	2, // 1: cairn.v1.MetaState.placement:type_name -> cairn.v1.ShardPlacement
 	2, // 2: cairn.v1.MetaState.initial_placement:type_name -> cairn.v1.ShardPlacement
-	3, // [3:3] is the sub-list for method output_type
-	3, // [3:3] is the sub-list for method input_type
-	3, // [3:3] is the sub-list for extension type_name
-	3, // [3:3] is the sub-list for extension extendee
-	0, // [0:3] is the sub-list for field type_name
+	3, // 3: cairn.v1.MetaState.tokens:type_name -> cairn.v1.IngestToken
+	4, // [4:4] is the sub-list for method output_type
+	4, // [4:4] is the sub-list for method input_type
+	4, // [4:4] is the sub-list for extension type_name
+	4, // [4:4] is the sub-list for extension extendee
+	0, // [0:4] is the sub-list for field type_name
 }
 
 func init() { file_cairn_v1_meta_proto_init() }
@@ -297,7 +423,7 @@ func file_cairn_v1_meta_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cairn_v1_meta_proto_rawDesc), len(file_cairn_v1_meta_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   3,
+			NumMessages:   4,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -36,6 +36,12 @@ const (
 	CommandType_COMMAND_TYPE_META_SET_PLACEMENT CommandType = 4
 	// Meta group: payload MetaRemoveNode.
 	CommandType_COMMAND_TYPE_META_REMOVE_NODE CommandType = 5
+	// Meta group: payload MetaCreateToken. Adds an ingest token; an id that
+	// exists already is refused.
+	CommandType_COMMAND_TYPE_META_CREATE_TOKEN CommandType = 6
+	// Meta group: payload MetaRevokeToken. Marks a token revoked; a token
+	// revoked already keeps its first revocation time.
+	CommandType_COMMAND_TYPE_META_REVOKE_TOKEN CommandType = 7
 )
 
 // Enum value maps for CommandType.
@@ -47,6 +53,8 @@ var (
 		3: "COMMAND_TYPE_META_REGISTER_NODE",
 		4: "COMMAND_TYPE_META_SET_PLACEMENT",
 		5: "COMMAND_TYPE_META_REMOVE_NODE",
+		6: "COMMAND_TYPE_META_CREATE_TOKEN",
+		7: "COMMAND_TYPE_META_REVOKE_TOKEN",
 	}
 	CommandType_value = map[string]int32{
 		"COMMAND_TYPE_UNSPECIFIED":        0,
@@ -55,6 +63,8 @@ var (
 		"COMMAND_TYPE_META_REGISTER_NODE": 3,
 		"COMMAND_TYPE_META_SET_PLACEMENT": 4,
 		"COMMAND_TYPE_META_REMOVE_NODE":   5,
+		"COMMAND_TYPE_META_CREATE_TOKEN":  6,
+		"COMMAND_TYPE_META_REVOKE_TOKEN":  7,
 	}
 )
 
@@ -362,6 +372,103 @@ func (x *MetaRemoveNode) GetPlacement() []*ShardPlacement {
 	return nil
 }
 
+type MetaCreateToken struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Token         *IngestToken           `protobuf:"bytes,1,opt,name=token,proto3" json:"token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MetaCreateToken) Reset() {
+	*x = MetaCreateToken{}
+	mi := &file_cairn_v1_raft_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MetaCreateToken) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MetaCreateToken) ProtoMessage() {}
+
+func (x *MetaCreateToken) ProtoReflect() protoreflect.Message {
+	mi := &file_cairn_v1_raft_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MetaCreateToken.ProtoReflect.Descriptor instead.
+func (*MetaCreateToken) Descriptor() ([]byte, []int) {
+	return file_cairn_v1_raft_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *MetaCreateToken) GetToken() *IngestToken {
+	if x != nil {
+		return x.Token
+	}
+	return nil
+}
+
+type MetaRevokeToken struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Id    string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// revoked_at_unix_nano is the proposing leader's clock.
+	RevokedAtUnixNano int64 `protobuf:"varint,2,opt,name=revoked_at_unix_nano,json=revokedAtUnixNano,proto3" json:"revoked_at_unix_nano,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *MetaRevokeToken) Reset() {
+	*x = MetaRevokeToken{}
+	mi := &file_cairn_v1_raft_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MetaRevokeToken) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MetaRevokeToken) ProtoMessage() {}
+
+func (x *MetaRevokeToken) ProtoReflect() protoreflect.Message {
+	mi := &file_cairn_v1_raft_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MetaRevokeToken.ProtoReflect.Descriptor instead.
+func (*MetaRevokeToken) Descriptor() ([]byte, []int) {
+	return file_cairn_v1_raft_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *MetaRevokeToken) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *MetaRevokeToken) GetRevokedAtUnixNano() int64 {
+	if x != nil {
+		return x.RevokedAtUnixNano
+	}
+	return 0
+}
+
 var File_cairn_v1_raft_proto protoreflect.FileDescriptor
 
 const file_cairn_v1_raft_proto_rawDesc = "" +
@@ -382,14 +489,21 @@ const file_cairn_v1_raft_proto_rawDesc = "" +
 	"\tplacement\x18\x01 \x03(\v2\x18.cairn.v1.ShardPlacementR\tplacement\"X\n" +
 	"\x0eMetaRemoveNode\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x126\n" +
-	"\tplacement\x18\x02 \x03(\v2\x18.cairn.v1.ShardPlacementR\tplacement*\xcd\x01\n" +
+	"\tplacement\x18\x02 \x03(\v2\x18.cairn.v1.ShardPlacementR\tplacement\">\n" +
+	"\x0fMetaCreateToken\x12+\n" +
+	"\x05token\x18\x01 \x01(\v2\x15.cairn.v1.IngestTokenR\x05token\"R\n" +
+	"\x0fMetaRevokeToken\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12/\n" +
+	"\x14revoked_at_unix_nano\x18\x02 \x01(\x03R\x11revokedAtUnixNano*\x95\x02\n" +
 	"\vCommandType\x12\x1c\n" +
 	"\x18COMMAND_TYPE_UNSPECIFIED\x10\x00\x12\x17\n" +
 	"\x13COMMAND_TYPE_INGEST\x10\x01\x12\x1a\n" +
 	"\x16COMMAND_TYPE_META_INIT\x10\x02\x12#\n" +
 	"\x1fCOMMAND_TYPE_META_REGISTER_NODE\x10\x03\x12#\n" +
 	"\x1fCOMMAND_TYPE_META_SET_PLACEMENT\x10\x04\x12!\n" +
-	"\x1dCOMMAND_TYPE_META_REMOVE_NODE\x10\x05B4Z2github.com/cairn-lake/cairn/proto/cairn/v1;cairnv1b\x06proto3"
+	"\x1dCOMMAND_TYPE_META_REMOVE_NODE\x10\x05\x12\"\n" +
+	"\x1eCOMMAND_TYPE_META_CREATE_TOKEN\x10\x06\x12\"\n" +
+	"\x1eCOMMAND_TYPE_META_REVOKE_TOKEN\x10\aB4Z2github.com/cairn-lake/cairn/proto/cairn/v1;cairnv1b\x06proto3"
 
 var (
 	file_cairn_v1_raft_proto_rawDescOnce sync.Once
@@ -404,30 +518,34 @@ func file_cairn_v1_raft_proto_rawDescGZIP() []byte {
 }
 
 var file_cairn_v1_raft_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_cairn_v1_raft_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
+var file_cairn_v1_raft_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
 var file_cairn_v1_raft_proto_goTypes = []any{
-	(CommandType)(0),       // 0: cairn.v1.CommandType
-	(*Command)(nil),        // 1: cairn.v1.Command
-	(*IngestBatch)(nil),    // 2: cairn.v1.IngestBatch
-	(*MetaInit)(nil),       // 3: cairn.v1.MetaInit
-	(*MetaPlacement)(nil),  // 4: cairn.v1.MetaPlacement
-	(*MetaRemoveNode)(nil), // 5: cairn.v1.MetaRemoveNode
-	(*Event)(nil),          // 6: cairn.v1.Event
-	(*NodeInfo)(nil),       // 7: cairn.v1.NodeInfo
-	(*ShardPlacement)(nil), // 8: cairn.v1.ShardPlacement
+	(CommandType)(0),        // 0: cairn.v1.CommandType
+	(*Command)(nil),         // 1: cairn.v1.Command
+	(*IngestBatch)(nil),     // 2: cairn.v1.IngestBatch
+	(*MetaInit)(nil),        // 3: cairn.v1.MetaInit
+	(*MetaPlacement)(nil),   // 4: cairn.v1.MetaPlacement
+	(*MetaRemoveNode)(nil),  // 5: cairn.v1.MetaRemoveNode
+	(*MetaCreateToken)(nil), // 6: cairn.v1.MetaCreateToken
+	(*MetaRevokeToken)(nil), // 7: cairn.v1.MetaRevokeToken
+	(*Event)(nil),           // 8: cairn.v1.Event
+	(*NodeInfo)(nil),        // 9: cairn.v1.NodeInfo
+	(*ShardPlacement)(nil),  // 10: cairn.v1.ShardPlacement
+	(*IngestToken)(nil),     // 11: cairn.v1.IngestToken
 }
 var file_cairn_v1_raft_proto_depIdxs = []int32{
-	0, // 0: cairn.v1.Command.type:type_name -> cairn.v1.CommandType
-	6, // 1: cairn.v1.IngestBatch.events:type_name -> cairn.v1.Event
-	7, // 2: cairn.v1.MetaInit.nodes:type_name -> cairn.v1.NodeInfo
-	8, // 3: cairn.v1.MetaInit.placement:type_name -> cairn.v1.ShardPlacement
-	8, // 4: cairn.v1.MetaPlacement.placement:type_name -> cairn.v1.ShardPlacement
-	8, // 5: cairn.v1.MetaRemoveNode.placement:type_name -> cairn.v1.ShardPlacement
-	6, // [6:6] is the sub-list for method output_type
-	6, // [6:6] is the sub-list for method input_type
-	6, // [6:6] is the sub-list for extension type_name
-	6, // [6:6] is the sub-list for extension extendee
-	0, // [0:6] is the sub-list for field type_name
+	0,  // 0: cairn.v1.Command.type:type_name -> cairn.v1.CommandType
+	8,  // 1: cairn.v1.IngestBatch.events:type_name -> cairn.v1.Event
+	9,  // 2: cairn.v1.MetaInit.nodes:type_name -> cairn.v1.NodeInfo
+	10, // 3: cairn.v1.MetaInit.placement:type_name -> cairn.v1.ShardPlacement
+	10, // 4: cairn.v1.MetaPlacement.placement:type_name -> cairn.v1.ShardPlacement
+	10, // 5: cairn.v1.MetaRemoveNode.placement:type_name -> cairn.v1.ShardPlacement
+	11, // 6: cairn.v1.MetaCreateToken.token:type_name -> cairn.v1.IngestToken
+	7,  // [7:7] is the sub-list for method output_type
+	7,  // [7:7] is the sub-list for method input_type
+	7,  // [7:7] is the sub-list for extension type_name
+	7,  // [7:7] is the sub-list for extension extendee
+	0,  // [0:7] is the sub-list for field type_name
 }
 
 func init() { file_cairn_v1_raft_proto_init() }
@@ -443,7 +561,7 @@ func file_cairn_v1_raft_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cairn_v1_raft_proto_rawDesc), len(file_cairn_v1_raft_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   5,
+			NumMessages:   7,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
