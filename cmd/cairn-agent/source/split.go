@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"regexp"
 )
 
 // Reader yields raw records one at a time. It is not safe for concurrent use.
@@ -33,11 +34,17 @@ var gzipMagic = []byte{0x1f, 0x8b}
 //   - one record object per value, as in JSON lines.
 //
 // Gzip input is detected by its magic bytes and decompressed.
+//
+// A log file object whose first key is "Records", as CloudTrail writes it, is
+// read one record at a time, so records before a truncation are returned and
+// only one record is held in memory. Otherwise the whole object is read first.
 type Splitter struct {
-	br      *bufio.Reader // the (decompressed) input; the decoder reads from it
-	dec     *json.Decoder
-	inArray bool              // inside a top-level bare array
-	pending []json.RawMessage // records of a {"Records":[…]} value not yet returned
+	br        *bufio.Reader // the (decompressed) input; the decoder reads from it
+	dec       *json.Decoder
+	inArray   bool              // inside a top-level bare array
+	inRecords bool              // inside the Records array of a streamed log file object
+	pending   []json.RawMessage // records of a {"Records":[…]} value not yet returned
+	bare      bool              // the last record returned was a top-level object itself
 }
 
 // NewSplitter returns a Splitter reading r, decompressing it first when it
@@ -60,6 +67,7 @@ func NewSplitter(r io.Reader) (*Splitter, error) {
 
 // Next returns the next raw record, or io.EOF after the last one.
 func (s *Splitter) Next() ([]byte, error) {
+	s.bare = false
 	for {
 		if len(s.pending) > 0 {
 			rec := s.pending[0]
@@ -81,6 +89,20 @@ func (s *Splitter) Next() ([]byte, error) {
 			s.inArray = false
 			continue
 		}
+		if s.inRecords {
+			if s.dec.More() {
+				var rec json.RawMessage
+				if err := s.dec.Decode(&rec); err != nil {
+					return nil, s.syntaxError(err)
+				}
+				return bytes.TrimSpace(rec), nil
+			}
+			if err := s.endLogFile(); err != nil {
+				return nil, s.syntaxError(err)
+			}
+			s.inRecords = false
+			continue
+		}
 
 		c, err := s.peek()
 		if err != nil {
@@ -93,6 +115,15 @@ func (s *Splitter) Next() ([]byte, error) {
 			}
 			s.inArray = true
 		case '{':
+			if recordsFirst.Match(s.lookahead(256)) {
+				for range 3 { // '{', "Records", '['
+					if _, err := s.dec.Token(); err != nil {
+						return nil, s.syntaxError(err)
+					}
+				}
+				s.inRecords = true
+				continue
+			}
 			var obj json.RawMessage
 			if err := s.dec.Decode(&obj); err != nil {
 				return nil, s.syntaxError(err)
@@ -102,6 +133,7 @@ func (s *Splitter) Next() ([]byte, error) {
 				return nil, s.syntaxError(err)
 			}
 			if !isLogFile {
+				s.bare = true
 				return bytes.TrimSpace(obj), nil
 			}
 			s.pending = records
@@ -145,6 +177,41 @@ func (s *Splitter) peek() (byte, error) {
 		}
 		_, _ = s.br.ReadByte() // whitespace between values carries nothing
 	}
+}
+
+// recordsFirst matches the start of a log file object whose first key is
+// "Records" and holds an array.
+var recordsFirst = regexp.MustCompile(`^[ \t\r\n]*\{[ \t\r\n]*"Records"[ \t\r\n]*:[ \t\r\n]*\[`)
+
+// lookahead returns up to n bytes of input that the decoder has not used yet,
+// without consuming them: first what the decoder holds in its buffer, then
+// what is still in s.br.
+func (s *Splitter) lookahead(n int) []byte {
+	buf, _ := io.ReadAll(io.LimitReader(s.dec.Buffered(), int64(n)))
+	if len(buf) < n {
+		more, _ := s.br.Peek(n - len(buf)) // fewer bytes at the end of the input
+		buf = append(buf, more...)
+	}
+	return buf
+}
+
+// endLogFile reads the rest of a streamed log file object after its Records
+// array: the closing ']', any other keys (ignored) and the closing '}'.
+func (s *Splitter) endLogFile() error {
+	if _, err := s.dec.Token(); err != nil { // ']'
+		return err
+	}
+	for s.dec.More() {
+		if _, err := s.dec.Token(); err != nil { // a key
+			return err
+		}
+		var skip json.RawMessage
+		if err := s.dec.Decode(&skip); err != nil {
+			return err
+		}
+	}
+	_, err := s.dec.Token() // '}'
+	return err
 }
 
 func (s *Splitter) syntaxError(err error) error {

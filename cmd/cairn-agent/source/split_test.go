@@ -190,3 +190,62 @@ func mustWrite(t *testing.T, path string, data []byte) {
 		t.Fatal(err)
 	}
 }
+
+// TestSplitterStreamsLogFile checks a log file object whose first key is
+// Records, read one record at a time: records before a truncation come out,
+// and keys after the array are passed over.
+func TestSplitterStreamsLogFile(t *testing.T) {
+	t.Run("keys after Records", func(t *testing.T) {
+		input := `{"Records":[` + recA + `,` + recB + `], "Tail": {"Records": [1]}}` + "\n" + recC
+		s, err := NewSplitter(strings.NewReader(input))
+		if err != nil {
+			t.Fatal(err)
+		}
+		assertRecords(t, mustReadAll(t, s), []string{recA, recB, recC})
+	})
+	t.Run("whitespace beyond the lookahead", func(t *testing.T) {
+		input := "{" + strings.Repeat(" ", 300) + `"Records":[` + recA + `]}`
+		s, err := NewSplitter(strings.NewReader(input))
+		if err != nil {
+			t.Fatal(err)
+		}
+		assertRecords(t, mustReadAll(t, s), []string{recA})
+	})
+	t.Run("truncated", func(t *testing.T) {
+		input := `{"Records":[` + recA + `,` + recB + `,{"eventID":"cut`
+		s, err := NewSplitter(strings.NewReader(input))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for {
+			rec, err := s.Next()
+			if err != nil {
+				if errors.Is(err, io.EOF) || !strings.Contains(err.Error(), "unexpected EOF") {
+					t.Fatalf("got error %v after %d records, want unexpected EOF", err, len(got))
+				}
+				break
+			}
+			got = append(got, string(rec))
+		}
+		assertRecords(t, got, []string{recA, recB})
+	})
+}
+
+// TestSplitterBare checks the flag that tells a record standing on its own at
+// the top level from one inside an array or a log file object.
+func TestSplitterBare(t *testing.T) {
+	input := `{"Records":[` + recA + `]}` + "\n[" + recB + "]\n" + recC
+	s, err := NewSplitter(strings.NewReader(input))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []bool{false, false, true} {
+		if _, err := s.Next(); err != nil {
+			t.Fatalf("record %d: %v", i, err)
+		}
+		if s.bare != want {
+			t.Errorf("record %d: bare = %v, want %v", i, s.bare, want)
+		}
+	}
+}
