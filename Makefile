@@ -19,7 +19,7 @@ PROTOC_GEN_GO_VERSION      := v1.36.12
 PROTOC_GEN_GO_GRPC_VERSION := v1.6.2
 
 # Tests. Packages with concurrency run under the race detector: storage,
-# node and the agent's sender. The cluster tests in test/ run twice: the
+# node and the agent (all but its generator). The cluster tests in test/ run twice: the
 # quick ones (-short) under the race detector, then all of them without it
 # (the 50,000-event fault and process tests are too slow under -race on two
 # cores). Add flags with TESTFLAGS, e.g. make test TESTFLAGS='-run TestIngest -v'.
@@ -28,7 +28,8 @@ TESTFLAGS    ?=
 RACE_PKGS_MATCH := $(MODULE)/storage $(MODULE)/storage/% \
                    $(MODULE)/node $(MODULE)/node/% \
                    $(MODULE)/test/% \
-                   $(MODULE)/cmd/cairn-agent/deliver
+                   $(MODULE)/cmd/cairn-agent $(MODULE)/cmd/cairn-agent/deliver \
+                   $(MODULE)/cmd/cairn-agent/source $(MODULE)/cmd/cairn-agent/spool
 CLUSTER_PKG := $(MODULE)/test
 ALL_PKGS   = $(shell $(GO) list -e ./...)
 RACE_PKGS  = $(filter $(RACE_PKGS_MATCH),$(ALL_PKGS))
@@ -48,7 +49,7 @@ all: build
 
 help:
 	@echo "make build   static binaries in bin/: cairnd, cairnctl, cairn-agent"
-	@echo "make test    go test ./... (-race on storage, node, the agent's sender and the quick cluster tests)"
+	@echo "make test    go test ./... (-race on storage, node, the agent and the quick cluster tests)"
 	@echo "make lint    gofmt, go vet, staticcheck $(STATICCHECK_VERSION), the import-direction test"
 	@echo "make run     start a dev node in ./data, load 20000 sample events, show status, stop"
 	@echo "make bench   run the benchmarks and print their figures"

@@ -17,14 +17,14 @@ import (
 	"time"
 )
 
-// binDir holds cairnd and cairnctl built once for the process tests.
+// binDir holds cairnd, cairnctl and cairn-agent built once for the process tests.
 var (
 	buildOnce sync.Once
 	binDir    string
 	buildErr  error
 )
 
-// binaries returns the directory holding cairnd and cairnctl: $CAIRN_BIN
+// binaries returns the directory holding cairnd, cairnctl and cairn-agent: $CAIRN_BIN
 // when set (make test points it at bin/), else a fresh build.
 func binaries(t *testing.T) string {
 	t.Helper()
@@ -36,7 +36,7 @@ func binaries(t *testing.T) string {
 		if buildErr != nil {
 			return
 		}
-		cmd := exec.Command("go", "build", "-o", binDir+"/", "../cmd/cairnd", "../cmd/cairnctl")
+		cmd := exec.Command("go", "build", "-o", binDir+"/", "../cmd/cairnd", "../cmd/cairnctl", "../cmd/cairn-agent")
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 		if out, err := cmd.CombinedOutput(); err != nil {
 			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
@@ -211,9 +211,10 @@ func tail(path string) string {
 }
 
 // TestProcessCluster runs three cairnd processes: status shows the cluster;
-// 50,000 events are ingested while a shard leader is SIGKILLed; the killed
-// node restarts and catches up; a node added with --join after log
-// compaction receives snapshots and then holds the same content.
+// 50,000 events are ingested, with a token from cairnctl, while a shard
+// leader is SIGKILLed; the killed node restarts and catches up; a node added
+// with --join after log compaction receives snapshots and then holds the same
+// content.
 func TestProcessCluster(t *testing.T) {
 	if testing.Short() {
 		t.Skip("slow: builds and runs cairnd processes")
@@ -244,12 +245,18 @@ func TestProcessCluster(t *testing.T) {
 		time.Sleep(250 * time.Millisecond)
 	}
 
-	// 2. Ingest 50,000 events through n1; SIGKILL the leader of a shard
-	// held elsewhere when a fifth are stored.
+	// 2. Ingest 50,000 events through n1 with a token from cairnctl (cairnd
+	// requires one); SIGKILL the leader of a shard held elsewhere when a
+	// fifth are stored.
+	token := strings.TrimSuffix(string(pc.ctl("token", "create", "--all-accounts", "--description", "process test")), "\n")
+	if !strings.HasPrefix(token, "cairn_") || strings.ContainsAny(token, " \n") {
+		t.Fatalf("cairnctl token create printed %q; want the token alone on its line", token)
+	}
 	const total = 50000
 	events := makeEvents(t, total, 300, 7)
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
+	ctx = WithToken(ctx, token)
 	var res *IngestResult
 	var ingestErr error
 	done := make(chan struct{})

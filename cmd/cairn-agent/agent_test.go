@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/metadata"
 
 	"github.com/cairn-lake/cairn/cmd/cairn-agent/deliver"
 	cairnv1 "github.com/cairn-lake/cairn/proto/cairn/v1"
@@ -24,11 +25,18 @@ import (
 // answers DUPLICATE for IDs it has, and REJECTED for records without one.
 type fakeIngest struct {
 	cairnv1.UnimplementedIngestServiceServer
-	mu     sync.Mutex
-	stored map[string][]byte
+	mu         sync.Mutex
+	stored     map[string][]byte
+	requests   int      // batches received
+	stallAfter int      // when > 0, batches after this many get no answer
+	auth       []string // the authorization metadata of each stream
 }
 
 func (f *fakeIngest) Ingest(stream grpc.BidiStreamingServer[cairnv1.IngestRequest, cairnv1.IngestResponse]) error {
+	md, _ := metadata.FromIncomingContext(stream.Context())
+	f.mu.Lock()
+	f.auth = append(f.auth, strings.Join(md.Get("authorization"), ","))
+	f.mu.Unlock()
 	for {
 		req, err := stream.Recv()
 		if err != nil {
@@ -36,6 +44,11 @@ func (f *fakeIngest) Ingest(stream grpc.BidiStreamingServer[cairnv1.IngestReques
 		}
 		resp := &cairnv1.IngestResponse{Seq: req.GetSeq()}
 		f.mu.Lock()
+		f.requests++
+		if f.stallAfter > 0 && f.requests > f.stallAfter {
+			f.mu.Unlock()
+			continue
+		}
 		for _, ev := range req.GetEvents() {
 			var rec struct {
 				EventID string `json:"eventID"`
@@ -76,7 +89,7 @@ func startFake(t *testing.T) (*fakeIngest, string) {
 func runAgent(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
 	var out, errOut bytes.Buffer
-	code = run(args, &out, &errOut)
+	code = run(context.Background(), args, &out, &errOut)
 	return code, out.String(), errOut.String()
 }
 
@@ -193,9 +206,11 @@ func TestBatcherLimits(t *testing.T) {
 	rec := func(n int) []byte { return bytes.Repeat([]byte("x"), n) }
 	src := &fixedSource{recs: [][]byte{rec(10), rec(10), rec(10), rec(maxRecordBytes + 1), rec(25), rec(10), rec(10), rec(10)}}
 	var tooLarge int
-	b := &batcher{src: src, size: 3, maxBytes: 40, onTooLarge: func([]byte) { tooLarge++ }}
+	b := &batcher{size: 3, maxBytes: 40, linger: time.Hour, onTooLarge: func([]byte) { tooLarge++ }, onSpooled: func(int) {}}
+	items := make(chan item)
 	out := make(chan *deliver.Batch, 10)
-	if err := b.run(context.Background(), out); err != nil {
+	go func() { _ = readSource(context.Background(), src, items) }()
+	if err := b.run(context.Background(), nil, items, out); err != nil {
 		t.Fatal(err)
 	}
 	var sizes []int

@@ -6,23 +6,20 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/cairn-lake/cairn/cmd/cairn-agent/deliver"
-	"github.com/cairn-lake/cairn/cmd/cairn-agent/source"
 	"github.com/cairn-lake/cairn/cmd/internal/grpcdial"
 )
 
 // Exit codes.
 const (
-	exitOK       = 0
-	exitFailure  = 1
-	exitUsage    = 2
-	exitRejected = 3
+	exitOK         = 0
+	exitFailure    = 1
+	exitUsage      = 2
+	exitRejected   = 3
+	exitUnreadable = 4
 )
 
 const defaultServer = "127.0.0.1:7400"
@@ -32,15 +29,27 @@ var giveUpAfter = 30 * time.Second
 
 // options are the command-line flags.
 type options struct {
-	servers  string
-	generate int
-	accounts int
-	seed     int64
-	days     int
-	file     string
-	batch    int
-	window   int
-	quiet    bool
+	servers     string
+	token       string
+	spool       string
+	generate    int64
+	accounts    int
+	seed        int64
+	start       string
+	days        int
+	rate        float64
+	file        string
+	dir         string
+	follow      bool
+	poll        time.Duration
+	batch       int
+	window      int
+	linger      time.Duration
+	rejects     string
+	metricsAddr string
+	quiet       bool
+
+	startTime time.Time // --start, parsed
 }
 
 // usageError marks an error in how the command was called.
@@ -53,24 +62,37 @@ type exitError struct{ code int }
 
 func (e exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
 
-func run(args []string, stdout, stderr io.Writer) int {
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	opts := options{}
 	cmd := &cobra.Command{
-		Use:   "cairn-agent (--generate N | --file PATH|-) [flags]",
+		Use:   "cairn-agent (--dir PATH | --file PATH|- | --generate N) [flags]",
 		Short: "Stream CloudTrail events to a Cairn cluster",
 		Long: `cairn-agent reads CloudTrail records and streams them to a Cairn cluster over
 one gRPC stream, with a bounded number of batches in flight. Events the
 cluster could not store for now are re-sent; if the stream breaks, the agent
 reconnects to the next server and re-sends what was not acknowledged.
 
-Sources:
-  --generate N   N synthetic events (deterministic for a given --seed)
-  --file PATH    one file, gzip or plain: a CloudTrail log file
-                 ({"Records":[…]}), a JSON array of records, or one record
-                 per line; "-" reads standard input
+Sources (exactly one):
+  --dir PATH     every CloudTrail log file below PATH, in the layout CloudTrail
+                 writes to S3 or any other; digest and non-CloudTrail files are
+                 skipped with a note; --follow keeps watching for new files
+  --file PATH    one file; "-" reads standard input
+  --generate N   N realistic synthetic events (the same ones for the same
+                 --seed, --accounts, --start and --days)
+Files may be gzip or plain, and hold {"Records":[…]}, a JSON array of records
+or one record per line.
 
-Exit status: 0 when every event was stored (or already was), 3 when the
-cluster rejected some, 1 on any other failure, 2 on a usage error.`,
+With --spool DIR, every batch is written to DIR before it is sent and stays
+there until the cluster acknowledges it. After a crash or kill, the same
+command with the same --spool re-sends exactly the batches that were not
+acknowledged and continues the source where it stood: files already read
+are not read again.
+
+Exit status: 0 when every event read was acknowledged as stored (or already
+stored); 3 when the cluster or the agent rejected some events (see
+--rejects); 4 when some files could not be read or parsed (their readable
+events were sent); 1 when events could not be delivered, or on any other
+failure; 2 on a usage error.`,
 		Args:          cobra.NoArgs,
 		SilenceUsage:  true,
 		SilenceErrors: true,
@@ -78,9 +100,7 @@ cluster rejected some, 1 on any other failure, 2 on a usage error.`,
 			if err := opts.validate(cmd); err != nil {
 				return usageError{err}
 			}
-			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
-			defer stop()
-			code := agent(ctx, opts, stdout, stderr)
+			code := agent(cmd.Context(), opts, stdout, stderr)
 			if code != exitOK {
 				return exitError{code}
 			}
@@ -98,17 +118,27 @@ cluster rejected some, 1 on any other failure, 2 on a usage error.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&opts.servers, "server", server, "cluster servers to try in order, host:port[,host:port…] (env CAIRN_SERVER)")
-	f.IntVar(&opts.generate, "generate", 0, "send `N` generated events")
+	f.StringVar(&opts.token, "token", os.Getenv("CAIRN_TOKEN"), "ingest token from cairnctl token create (env CAIRN_TOKEN)")
+	f.StringVar(&opts.spool, "spool", "", "keep unacknowledged batches and the source position in `DIR`, to resume after a crash")
+	f.StringVar(&opts.dir, "dir", "", "send every CloudTrail log file below `PATH`")
+	f.BoolVar(&opts.follow, "follow", false, "with --dir: keep watching for new files until interrupted")
+	f.DurationVar(&opts.poll, "poll", 5*time.Second, "with --follow: how often to look for new files")
+	f.StringVar(&opts.file, "file", "", "send the records of one file (`PATH`, or - for standard input)")
+	f.Int64Var(&opts.generate, "generate", 0, "send `N` generated events")
 	f.IntVar(&opts.accounts, "accounts", 24, "with --generate: number of accounts")
 	f.Int64Var(&opts.seed, "seed", 1, "with --generate: random seed")
-	f.IntVar(&opts.days, "days", 7, "with --generate: spread events over the last `D` days")
-	f.StringVar(&opts.file, "file", "", "send the records of one file (`PATH`, or - for standard input)")
+	f.StringVar(&opts.start, "start", "", "with --generate: earliest eventTime, `YYYY-MM-DD` or RFC 3339 (default: --days days before today, 00:00 UTC)")
+	f.IntVar(&opts.days, "days", 7, "with --generate: spread events over `D` days")
+	f.Float64Var(&opts.rate, "rate", 0, "with --generate: events per second (0: as fast as the cluster takes them)")
 	f.IntVar(&opts.batch, "batch", 500, "events per batch")
 	f.IntVar(&opts.window, "window", 8, "batches in flight")
-	f.BoolVarP(&opts.quiet, "quiet", "q", false, "no progress line")
+	f.DurationVar(&opts.linger, "linger", 200*time.Millisecond, "send a partial batch after this long without new records")
+	f.StringVar(&opts.rejects, "rejects", "", "append every rejected event to `FILE` as a JSON line with the reason")
+	f.StringVar(&opts.metricsAddr, "metrics-addr", "", "serve Prometheus metrics on `host:port` (/metrics)")
+	f.BoolVarP(&opts.quiet, "quiet", "q", false, "no progress lines or notes; errors and the summary only")
 	f.SortFlags = false
 
-	err := cmd.ExecuteContext(context.Background())
+	err := cmd.ExecuteContext(ctx)
 	var exit exitError
 	var usage usageError
 	switch {
@@ -127,23 +157,41 @@ cluster rejected some, 1 on any other failure, 2 on a usage error.`,
 
 func (o *options) validate(cmd *cobra.Command) error {
 	changed := cmd.Flags().Changed
+	sources := 0
+	for _, name := range []string{"generate", "file", "dir"} {
+		if changed(name) {
+			sources++
+		}
+	}
 	switch {
-	case changed("generate") && changed("file"):
-		return errors.New("give either --generate or --file, not both")
-	case !changed("generate") && !changed("file"):
-		return errors.New("nothing to send: give --generate N or --file PATH")
+	case sources > 1:
+		return errors.New("give one source: --dir, --file or --generate")
+	case sources == 0:
+		return errors.New("nothing to send: give --dir PATH, --file PATH or --generate N")
 	case changed("generate") && o.generate <= 0:
 		return errors.New("--generate must be at least 1")
 	case changed("file") && o.file == "":
 		return errors.New("--file needs a path, or - for standard input")
+	case changed("dir") && o.dir == "":
+		return errors.New("--dir needs a path")
+	case o.follow && !changed("dir"):
+		return errors.New("--follow only applies to --dir")
+	case changed("poll") && !o.follow:
+		return errors.New("--poll only applies to --follow")
+	case o.poll <= 0:
+		return errors.New("--poll must be positive")
 	case o.batch <= 0:
 		return errors.New("--batch must be at least 1")
+	case o.batch > 10000:
+		return errors.New("--batch can be at most 10000, the cluster's limit")
 	case o.window <= 0:
 		return errors.New("--window must be at least 1")
+	case o.linger <= 0:
+		return errors.New("--linger must be positive")
 	case len(o.serverList()) == 0:
 		return errors.New("--server is empty: give host:port[,host:port…] or set CAIRN_SERVER")
 	}
-	for _, name := range []string{"accounts", "seed", "days"} {
+	for _, name := range []string{"accounts", "seed", "days", "start", "rate"} {
 		if changed(name) && !changed("generate") {
 			return fmt.Errorf("--%s only applies to --generate", name)
 		}
@@ -151,99 +199,28 @@ func (o *options) validate(cmd *cobra.Command) error {
 	if o.accounts <= 0 || o.days <= 0 {
 		return errors.New("--accounts and --days must be at least 1")
 	}
+	if o.rate < 0 {
+		return errors.New("--rate cannot be negative")
+	}
+	if o.start != "" {
+		t, err := parseStart(o.start)
+		if err != nil {
+			return err
+		}
+		o.startTime = t
+	}
 	return nil
 }
 
+// parseStart reads --start: a date (midnight UTC) or an RFC 3339 time.
+func parseStart(s string) (time.Time, error) {
+	if t, err := time.Parse(time.DateOnly, s); err == nil {
+		return t, nil
+	}
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t.UTC(), nil
+	}
+	return time.Time{}, fmt.Errorf("--start %q: want YYYY-MM-DD or an RFC 3339 time such as 2026-01-02T15:04:05Z", s)
+}
+
 func (o *options) serverList() []string { return grpcdial.SplitServers(o.servers) }
-
-// agent sends everything the chosen source holds and returns the exit code.
-func agent(ctx context.Context, opts options, stdout, stderr io.Writer) int {
-	con := newConsole(stderr)
-
-	// 1. Open the source.
-	var src source.Reader
-	if opts.file != "" {
-		f, err := source.OpenFile(opts.file)
-		if err != nil {
-			con.errorf("%v", err)
-			return exitFailure
-		}
-		defer f.Close()
-		src = f
-	} else {
-		src = newGenerated(opts.generate, opts.accounts, opts.seed, opts.days, time.Now())
-	}
-
-	// 2. Start reading batches from it; the sender takes them as its window allows.
-	rejects := newRejectLog(con, 20)
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	batches := make(chan *deliver.Batch)
-	b := &batcher{src: src, size: opts.batch, maxBytes: maxBatchBytes, onTooLarge: rejects.tooLarge}
-	readDone := make(chan error, 1)
-	go func() { readDone <- b.run(ctx, batches) }()
-
-	// 3. Deliver, with a progress line each second.
-	sender := deliver.New(deliver.Config{
-		Servers:     opts.serverList(),
-		Window:      opts.window,
-		GiveUpAfter: giveUpAfter,
-		OnRejected:  rejects.add,
-		Warn:        func(msg string) { con.errorf("%s", msg) },
-	})
-	start := time.Now()
-	stopProgress := con.startProgress(opts.quiet, func() progress {
-		return progress{stats: sender.Stats(), rejectedLocally: rejects.local()}
-	})
-	sendErr := sender.Run(ctx, batches)
-	cancel()
-	readErr := <-readDone
-	stopProgress()
-
-	// 4. Report.
-	rejects.flush()
-	stats := sender.Stats()
-	stats.Sent += rejects.local()
-	stats.Rejected += rejects.local()
-	fmt.Fprintln(stdout, summary(stats, time.Since(start)))
-	code := exitOK
-	switch {
-	case errors.Is(sendErr, deliver.ErrUnreachable):
-		con.errorf("%v; is cairnd running? set --server or CAIRN_SERVER", sendErr)
-		code = exitFailure
-	case sendErr != nil && !errors.Is(sendErr, context.Canceled):
-		con.errorf("%v", sendErr)
-		code = exitFailure
-	case readErr != nil && !errors.Is(readErr, context.Canceled):
-		con.errorf("%v", readErr)
-		code = exitFailure
-	case sendErr != nil:
-		con.errorf("interrupted")
-		code = exitFailure
-	case stats.Failed > 0:
-		con.errorf("%d events could not be stored", stats.Failed)
-		code = exitFailure
-	case stats.Rejected > 0:
-		code = exitRejected
-	}
-	return code
-}
-
-func summary(s deliver.Stats, elapsed time.Duration) string {
-	rate := 0.0
-	if elapsed > 0 {
-		rate = float64(s.Stored+s.Duplicate+s.Rejected) / elapsed.Seconds()
-	}
-	return fmt.Sprintf("sent %d stored %d duplicate %d rejected %d failed %d in %s (%.0f events/s)",
-		s.Sent, s.Stored, s.Duplicate, s.Rejected, s.Failed, roundDuration(elapsed), rate)
-}
-
-func roundDuration(d time.Duration) time.Duration {
-	switch {
-	case d < time.Second:
-		return d.Round(time.Millisecond)
-	case d < time.Minute:
-		return d.Round(100 * time.Millisecond)
-	}
-	return d.Round(time.Second)
-}

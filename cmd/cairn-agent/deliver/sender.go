@@ -30,6 +30,8 @@ import (
 // Batch is a group of raw records delivered together. The Sender does not
 // modify it; the caller must not modify it until OnDone was called for it.
 type Batch struct {
+	// ID is the caller's; the Sender does not look at it.
+	ID     uint64
 	Events [][]byte
 }
 
@@ -64,6 +66,9 @@ type Config struct {
 	// been unable to connect or its streams kept breaking before any answer
 	// (30s).
 	GiveUpAfter time.Duration
+	// Token authenticates every stream (gRPC metadata "authorization:
+	// Bearer <token>"); empty sends none.
+	Token string
 	// DialOptions are added to the Sender's own (insecure transport
 	// credentials); later options win.
 	DialOptions []grpc.DialOption
@@ -399,7 +404,7 @@ func (s *Sender) connect(ctx context.Context) error {
 	for attempt := 0; ; attempt++ {
 		addr := s.cfg.Servers[s.nextServer%len(s.cfg.Servers)]
 		s.nextServer++
-		sess, err := openSession(ctx, addr, s.cfg.ConnectTimeout, s.cfg.Window, s.cfg.DialOptions)
+		sess, err := openSession(ctx, addr, s.cfg)
 		if err == nil {
 			s.sess = sess
 			return nil

@@ -11,6 +11,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
 	"github.com/cairn-lake/cairn/cmd/internal/grpcdial"
@@ -33,12 +34,12 @@ type recvMsg struct {
 	err  error
 }
 
-// openSession connects to addr, waiting at most timeout for the connection
-// to be ready, and opens an Ingest stream on it. The error of a failed
-// connection names the network cause ("connection refused", "timed out
-// after 3s"). extra are added to the Sender's own dial options; later
-// options win.
-func openSession(ctx context.Context, addr string, timeout time.Duration, window int, extra []grpc.DialOption) (*session, error) {
+// openSession connects to addr, waiting at most cfg.ConnectTimeout for the
+// connection to be ready, and opens an Ingest stream on it, authenticated
+// with cfg.Token. The error of a failed connection names the network cause
+// ("connection refused", "timed out after 3s").
+func openSession(ctx context.Context, addr string, cfg Config) (*session, error) {
+	timeout := cfg.ConnectTimeout
 	opts := []grpc.DialOption{
 		// The Sender runs its own reconnect loop over the server list; keep
 		// gRPC's internal backoff short so that it never hides a server that
@@ -48,11 +49,14 @@ func openSession(ctx context.Context, addr string, timeout time.Duration, window
 			MinConnectTimeout: timeout,
 		}),
 	}
-	conn, err := grpcdial.Connect(ctx, addr, timeout, append(opts, extra...)...)
+	conn, err := grpcdial.Connect(ctx, addr, timeout, append(opts, cfg.DialOptions...)...)
 	if err != nil {
 		return nil, err
 	}
 	sctx, cancel := context.WithCancel(ctx)
+	if cfg.Token != "" {
+		sctx = metadata.AppendToOutgoingContext(sctx, "authorization", "Bearer "+cfg.Token)
+	}
 	stream, err := cairnv1.NewIngestServiceClient(conn).Ingest(sctx)
 	if err != nil {
 		cancel()
@@ -66,7 +70,7 @@ func openSession(ctx context.Context, addr string, timeout time.Duration, window
 		cancel: cancel,
 		// A stream never has more than window responses outstanding, so the
 		// receiver never blocks on a full channel while Run is sending.
-		recv: make(chan recvMsg, window+1),
+		recv: make(chan recvMsg, cfg.Window+1),
 		done: make(chan struct{}),
 	}
 	sess.wg.Go(sess.receive)
