@@ -74,10 +74,29 @@ func BenchmarkApplyIngestVariants(b *testing.B) {
 		{"zstd3-128K", setLevels(128<<10, uniform(sstable.ZstdCompression))},
 		{"zstd3-256K", setLevels(256<<10, uniform(sstable.ZstdCompression))},
 		{"L0fastest-zstd3-128K", setLevels(128<<10, fastL0(sstable.ZstdCompression))},
+		{"valsep-256-depth10", valueSeparation(256, 10)},
+		{"valsep-256-depth50", valueSeparation(256, 50)},
 	} {
 		b.Run(v.name, func(b *testing.B) {
 			benchmarkApplyIngest(b, Options{tune: v.tune})
 		})
+	}
+}
+
+// valueSeparation moves values of at least minSize bytes into blob files,
+// which compactions then carry by reference instead of rewriting.
+func valueSeparation(minSize, depth int) func(*pebble.Options) {
+	return func(o *pebble.Options) {
+		o.FormatMajorVersion = pebble.FormatValueSeparation
+		o.Experimental.ValueSeparationPolicy = func() pebble.ValueSeparationPolicy {
+			return pebble.ValueSeparationPolicy{
+				Enabled:               true,
+				MinimumSize:           minSize,
+				MaxBlobReferenceDepth: depth,
+				RewriteMinimumAge:     time.Hour,
+				TargetGarbageRatio:    0.2,
+			}
+		}
 	}
 }
 
