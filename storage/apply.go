@@ -99,6 +99,9 @@ func (db *DB) ApplyIngest(index uint64, events []*cairnv1.Event) ([]cairnv1.Even
 		if err := errors.Join(b.Set(key, e.Raw, nil), b.Set(idKey, value, nil)); err != nil {
 			return nil, fmt.Errorf("cannot apply entry %d: event %d: %w", index, i, err)
 		}
+		if value, err = writeIndexes(b, value, key, e); err != nil {
+			return nil, fmt.Errorf("cannot apply entry %d: event %d: %w", index, i, err)
+		}
 		statuses[i] = cairnv1.EventStatus_EVENT_STATUS_STORED
 		stored++
 	}
@@ -107,6 +110,26 @@ func (db *DB) ApplyIngest(index uint64, events []*cairnv1.Event) ([]cairnv1.Even
 		return nil, fmt.Errorf("cannot apply entry %d: %w", index, err)
 	}
 	return statuses, nil
+}
+
+// writeIndexes adds e's summary and lookup index entries to b, using buf as
+// scratch, and returns buf. primary is e's primary key. Entries are written in
+// a fixed order, so the batch is the same on every replica.
+func writeIndexes(b *pebble.Batch, buf, primary []byte, e *cairnv1.Event) ([]byte, error) {
+	buf = append(buf[:0], primary...)
+	buf[0] = prefixSummary
+	n := len(buf)
+	buf = appendSummary(buf, e)
+	if err := b.Set(buf[:n], buf[n:], nil); err != nil {
+		return buf, fmt.Errorf("cannot write summary: %w", err)
+	}
+	if v := e.ErrorCode; v != "" && strings.IndexByte(v, 0) < 0 {
+		buf = appendIndexKey(buf[:0], indexKey{attr: AttrErrorCode, account: e.Account, value: v, eventTime: e.EventTimeUnixNano, eventID: e.EventId})
+		if err := b.Set(buf, []byte(e.Region), nil); err != nil {
+			return buf, fmt.Errorf("cannot write index entry: %w", err)
+		}
+	}
+	return buf, nil
 }
 
 // SetAppliedIndex records index as applied without other changes, for entries

@@ -1,0 +1,361 @@
+package storage
+
+import (
+	"bytes"
+	"container/heap"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/cockroachdb/pebble/v2"
+
+	cairnv1 "github.com/cairn-lake/cairn/proto/cairn/v1"
+)
+
+// LookupQuery selects stored events; see Lookup.
+type LookupQuery struct {
+	// Accounts to search; nil: every account.
+	Accounts []string
+	// Regions to search; nil: every region.
+	Regions []string
+	// From and To bound eventTime (unix nanoseconds): [From, To).
+	From, To int64
+	// Filters are ANDed.
+	Filters []Filter
+	// After, when not nil, excludes it and every event before it in lookup
+	// order.
+	After *Cursor
+	// Limit is the most events returned; it must be positive.
+	Limit int
+}
+
+// Filter matches events whose attribute equals Value exactly: for
+// ResourceName and ResourceType, any element of resources[]; for ReadOnly,
+// "true" or "false".
+type Filter struct {
+	Attr  cairnv1.LookupAttribute
+	Value string
+}
+
+// Cursor is a position in lookup order: eventTime descending, then account
+// descending, then eventID descending. (account, eventID) is unique per day,
+// so the order is total.
+type Cursor struct {
+	Time    int64
+	Account string
+	EventID string
+}
+
+// Before reports whether c comes before d in lookup order (c is newer).
+func (c Cursor) Before(d Cursor) bool {
+	if c.Time != d.Time {
+		return c.Time > d.Time
+	}
+	if c.Account != d.Account {
+		return c.Account > d.Account
+	}
+	return c.EventID > d.EventID
+}
+
+// Found is one event a lookup returns.
+type Found struct {
+	Cursor
+	Region string
+	Raw    []byte
+}
+
+// LookupStats describe the work of one lookup.
+type LookupStats struct {
+	Scanned   uint64 // summaries, index entries and eventID probes examined
+	BytesRead uint64 // raw bytes returned
+}
+
+// Lookup returns the first q.Limit events in lookup order (newest first) that
+// match q, with their raw bytes, read from one consistent state.
+//
+// Access paths: an EventId filter probes the eventID index of every account
+// and day in range; otherwise an ErrorCode filter walks that index; otherwise
+// the summaries of the accounts and days in range are scanned. Days are taken
+// newest first, and the lookup stops after the first day that completes a
+// page.
+func (db *DB) Lookup(q LookupQuery) ([]Found, LookupStats, error) {
+	var stats LookupStats
+	if q.Limit <= 0 {
+		return nil, stats, errors.New("lookup limit must be positive")
+	}
+	if q.To <= q.From {
+		return nil, stats, nil
+	}
+	release, err := db.acquire()
+	if err != nil {
+		return nil, stats, err
+	}
+	defer release()
+	snap := db.pdb.NewSnapshot()
+	defer snap.Close()
+
+	if q.Accounts != nil {
+		q.Accounts = slices.Compact(slices.Sorted(slices.Values(q.Accounts)))
+	}
+	l := &lookup{db: db, snap: snap, q: q, stats: &stats}
+	last := q.To - 1
+	if q.After != nil {
+		last = min(last, q.After.Time)
+	}
+	for day := dayOf(last); day >= dayOf(q.From); day-- {
+		if err := l.day(day); err != nil {
+			return nil, stats, fmt.Errorf("cannot look up events: %w", err)
+		}
+		if len(l.top) >= q.Limit {
+			break
+		}
+	}
+	found := make([]Found, len(l.top))
+	for i := len(found) - 1; i >= 0; i-- {
+		found[i] = heap.Pop(&l.top).(Found)
+	}
+	for i := range found {
+		key := appendEventKey(nil, eventKey{account: found[i].Account, region: found[i].Region, eventTime: found[i].Time, eventID: found[i].EventID})
+		raw, err := getCopy(snap, key)
+		if err != nil {
+			return nil, stats, fmt.Errorf("cannot look up events: read %s/%s: %w", found[i].Account, found[i].EventID, err)
+		}
+		found[i].Raw = raw
+		stats.BytesRead += uint64(len(raw))
+	}
+	return found, stats, nil
+}
+
+// lookup is the state of one Lookup call.
+type lookup struct {
+	db    *DB
+	snap  *pebble.Snapshot
+	q     LookupQuery
+	stats *LookupStats
+	top   topFound // the best q.Limit candidates so far
+}
+
+func (l *lookup) filter(attr cairnv1.LookupAttribute) (string, bool) {
+	for _, f := range l.q.Filters {
+		if f.Attr == attr {
+			return f.Value, true
+		}
+	}
+	return "", false
+}
+
+// day collects the day's candidates into l.top.
+func (l *lookup) day(day int32) error {
+	if id, ok := l.filter(cairnv1.LookupAttribute_LOOKUP_ATTRIBUTE_EVENT_ID); ok {
+		return l.byEventID(day, id)
+	}
+	if code, ok := l.filter(cairnv1.LookupAttribute_LOOKUP_ATTRIBUTE_ERROR_CODE); ok {
+		return l.byIndex(day, AttrErrorCode, code)
+	}
+	return l.bySummary(day)
+}
+
+// accounts returns the accounts to search on day: the query's, or every
+// account with a key under prefix|day (found by seeking from one account to
+// the next).
+func (l *lookup) accounts(prefix byte, day int32) ([]string, error) {
+	if l.q.Accounts != nil {
+		return l.q.Accounts, nil
+	}
+	lower := appendDay([]byte{prefix}, day)
+	iter, err := l.snap.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: keyUpperBound(lower)})
+	if err != nil {
+		return nil, err
+	}
+	defer iter.Close()
+	var out []string
+	for valid := iter.First(); valid; {
+		account, _, err := parseString(iter.Key()[len(lower):])
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, account)
+		// The first key of the next account: lower | account 0x01.
+		next := appendString(slices.Clone(lower), account)
+		next[len(next)-1] = 1
+		valid = iter.SeekGE(next)
+	}
+	return out, iter.Error()
+}
+
+// consider checks a candidate against everything its source did not already
+// check and keeps it if it is among the best so far. sum is its summary, or
+// nil when it must be read.
+func (l *lookup) consider(c Cursor, region string, sum []byte) error {
+	l.stats.Scanned++
+	if c.Time < l.q.From || c.Time >= l.q.To {
+		return nil
+	}
+	if l.q.After != nil && !l.q.After.Before(c) {
+		return nil
+	}
+	if l.q.Regions != nil && !slices.Contains(l.q.Regions, region) {
+		return nil
+	}
+	if len(l.top) >= l.q.Limit && !c.Before(l.top[0].Cursor) {
+		return nil // not better than the worst kept
+	}
+	if sum == nil {
+		key := appendEventKey(nil, eventKey{account: c.Account, region: region, eventTime: c.Time, eventID: c.EventID})
+		key[0] = prefixSummary
+		v, err := getCopy(l.snap, key)
+		if err != nil {
+			return fmt.Errorf("summary of %s/%s: %w", c.Account, c.EventID, err)
+		}
+		sum = v
+	}
+	s, err := parseSummary(sum)
+	if err != nil {
+		return err
+	}
+	if !l.matches(c, &s) {
+		return nil
+	}
+	heap.Push(&l.top, Found{Cursor: c, Region: region})
+	if len(l.top) > l.q.Limit {
+		heap.Pop(&l.top)
+	}
+	return nil
+}
+
+// matches reports whether an event passes every filter.
+func (l *lookup) matches(c Cursor, s *summary) bool {
+	for _, f := range l.q.Filters {
+		var ok bool
+		switch f.Attr {
+		case cairnv1.LookupAttribute_LOOKUP_ATTRIBUTE_EVENT_ID:
+			ok = c.EventID == f.Value
+		case cairnv1.LookupAttribute_LOOKUP_ATTRIBUTE_EVENT_NAME:
+			ok = s.eventName == f.Value
+		case cairnv1.LookupAttribute_LOOKUP_ATTRIBUTE_EVENT_SOURCE:
+			ok = s.eventSource == f.Value
+		case cairnv1.LookupAttribute_LOOKUP_ATTRIBUTE_USERNAME:
+			ok = s.username == f.Value
+		case cairnv1.LookupAttribute_LOOKUP_ATTRIBUTE_ACCESS_KEY_ID:
+			ok = s.accessKeyID == f.Value
+		case cairnv1.LookupAttribute_LOOKUP_ATTRIBUTE_RESOURCE_NAME:
+			ok = slices.ContainsFunc(s.resources, func(r *cairnv1.Resource) bool { return r.Name == f.Value })
+		case cairnv1.LookupAttribute_LOOKUP_ATTRIBUTE_RESOURCE_TYPE:
+			ok = slices.ContainsFunc(s.resources, func(r *cairnv1.Resource) bool { return r.Type == f.Value })
+		case cairnv1.LookupAttribute_LOOKUP_ATTRIBUTE_READ_ONLY:
+			ok = s.readOnly == f.Value
+		case cairnv1.LookupAttribute_LOOKUP_ATTRIBUTE_ERROR_CODE:
+			ok = s.errorCode == f.Value
+		case cairnv1.LookupAttribute_LOOKUP_ATTRIBUTE_SOURCE_IP_ADDRESS:
+			ok = s.sourceIP == f.Value
+		}
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// byEventID probes the eventID index of every account in range.
+func (l *lookup) byEventID(day int32, id string) error {
+	accounts, err := l.accounts(prefixEventID, day)
+	if err != nil {
+		return err
+	}
+	for _, account := range accounts {
+		ik := eventIDKey{day: day, account: account, eventID: id}
+		v, err := getCopy(l.snap, appendEventIDKey(nil, ik))
+		if errors.Is(err, ErrNotFound) {
+			l.stats.Scanned++
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		iv, err := parseEventIDValue(v)
+		if err != nil {
+			return err
+		}
+		if err := l.consider(Cursor{Time: iv.eventTime, Account: account, EventID: id}, iv.region, nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// byIndex walks one attribute index for every account in range.
+func (l *lookup) byIndex(day int32, attr Attr, value string) error {
+	accounts, err := l.accounts(prefixIndex+byte(attr), day)
+	if err != nil {
+		return err
+	}
+	for _, account := range accounts {
+		prefix := appendIndexPrefix(nil, attr, day, account, value)
+		iter, err := l.snap.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: keyUpperBound(prefix)})
+		if err != nil {
+			return err
+		}
+		for valid := iter.Last(); valid; valid = iter.Prev() {
+			k, err := parseIndexKey(iter.Key())
+			if err != nil {
+				iter.Close()
+				return err
+			}
+			if err := l.consider(Cursor{Time: k.eventTime, Account: account, EventID: k.eventID}, string(iter.Value()), nil); err != nil {
+				iter.Close()
+				return err
+			}
+		}
+		if err := errors.Join(iter.Error(), iter.Close()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// bySummary scans the summaries of every account in range.
+func (l *lookup) bySummary(day int32) error {
+	accounts, err := l.accounts(prefixSummary, day)
+	if err != nil {
+		return err
+	}
+	for _, account := range accounts {
+		prefix := appendString(appendDay([]byte{prefixSummary}, day), account)
+		iter, err := l.snap.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: keyUpperBound(prefix)})
+		if err != nil {
+			return err
+		}
+		for valid := iter.Last(); valid; valid = iter.Prev() {
+			key := bytes.Clone(iter.Key())
+			key[0] = prefixEvent
+			k, err := parseEventKey(key)
+			if err != nil {
+				iter.Close()
+				return err
+			}
+			if err := l.consider(Cursor{Time: k.eventTime, Account: account, EventID: k.eventID}, k.region, iter.Value()); err != nil {
+				iter.Close()
+				return err
+			}
+		}
+		if err := errors.Join(iter.Error(), iter.Close()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// topFound is a min-heap of candidates by lookup order: the root is the
+// last (oldest) kept.
+type topFound []Found
+
+func (h topFound) Len() int           { return len(h) }
+func (h topFound) Less(i, j int) bool { return h[j].Before(h[i].Cursor) }
+func (h topFound) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *topFound) Push(x any)        { *h = append(*h, x.(Found)) }
+func (h *topFound) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
+}
