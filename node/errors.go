@@ -37,6 +37,8 @@ var (
 	// ErrInvalidToken: the token presented is malformed, or no token of the
 	// cluster has its id and hash. It says no more, on purpose.
 	ErrInvalidToken = errors.New("invalid token: check cairn-agent --token or CAIRN_TOKEN; cairnctl token list shows the cluster's tokens")
+	// ErrInvalidArgument: the request is malformed; the error text says how.
+	ErrInvalidArgument = errors.New("invalid argument")
 	// ErrTokenRevoked: the token presented was revoked. The error text names
 	// the token and when (revokedTokenError).
 	ErrTokenRevoked = errors.New("token revoked")
@@ -56,6 +58,17 @@ func (e *notLeaderError) Error() string {
 }
 
 func (e *notLeaderError) Unwrap() error { return ErrNotLeader }
+
+// invalidArgumentError is ErrInvalidArgument with what is wrong.
+type invalidArgumentError struct{ msg string }
+
+func (e *invalidArgumentError) Error() string { return e.msg }
+func (e *invalidArgumentError) Unwrap() error { return ErrInvalidArgument }
+
+// invalidf returns an ErrInvalidArgument whose text is the formatted message.
+func invalidf(format string, args ...any) error {
+	return &invalidArgumentError{msg: fmt.Sprintf(format, args...)}
+}
 
 // revokedTokenError is ErrTokenRevoked with the token's id and revocation time.
 type revokedTokenError struct {
@@ -88,6 +101,8 @@ func toStatus(err error) error {
 		return status.Error(codes.Unauthenticated, err.Error())
 	case errors.Is(err, ErrNotHosted):
 		return status.Error(codes.FailedPrecondition, err.Error())
+	case errors.Is(err, ErrInvalidArgument):
+		return status.Error(codes.InvalidArgument, err.Error())
 	case errors.Is(err, context.DeadlineExceeded):
 		return status.Error(codes.DeadlineExceeded, err.Error())
 	case errors.Is(err, context.Canceled):

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"google.golang.org/grpc"
 	"slices"
 	"time"
 
@@ -227,6 +228,15 @@ func (n *Node) metaLeaderClient() (cairnv1.ClusterServiceClient, error) {
 
 // nodeClient returns a client for a registered node.
 func (n *Node) nodeClient(id string) (cairnv1.ClusterServiceClient, error) {
+	conn, err := n.nodeConn(id)
+	if err != nil {
+		return nil, err
+	}
+	return cairnv1.NewClusterServiceClient(conn), nil
+}
+
+// nodeConn returns the connection to a registered node.
+func (n *Node) nodeConn(id string) (*grpc.ClientConn, error) {
 	var addr string
 	n.metaFSM.view(func(st *cairnv1.MetaState) {
 		if info := findNode(st, id); info != nil {
@@ -236,7 +246,7 @@ func (n *Node) nodeClient(id string) (cairnv1.ClusterServiceClient, error) {
 	if addr == "" {
 		return nil, fmt.Errorf("node %s: address not known yet: %w", id, ErrUnknownNode)
 	}
-	return n.peers.client(addr), nil
+	return n.peers.conn(addr), nil
 }
 
 // joinLoop asks the cluster at --join to admit this node, retrying until it

@@ -19,6 +19,7 @@ func (n *Node) startGRPC() {
 		grpc.InitialWindowSize(streamWindowBytes), grpc.InitialConnWindowSize(connWindowBytes))
 	cairnv1.RegisterIngestServiceServer(n.grpcServer, &ingestService{n: n})
 	cairnv1.RegisterClusterServiceServer(n.grpcServer, &clusterService{n: n})
+	cairnv1.RegisterQueryServiceServer(n.grpcServer, &queryService{n: n})
 	n.wg.Add(1)
 	go func() {
 		defer n.wg.Done()

@@ -125,7 +125,7 @@ func TestLookupMatchesNaiveFiltering(t *testing.T) {
 	}
 	r := rand.New(rand.NewPCG(1, 2))
 	dayNanos := 24 * int64(time.Hour)
-	for n := range 80 {
+	for n := range 40 {
 		q := LookupQuery{From: start.UnixNano(), To: start.UnixNano() + 7*dayNanos, Limit: 1 + r.IntN(120)}
 		if r.IntN(3) == 0 {
 			q.From += int64(r.IntN(3)) * dayNanos

@@ -68,6 +68,21 @@ func (c *client) conn(ctx context.Context, addr string) (*grpc.ClientConn, error
 // answers, trying the next server when one cannot be reached or answers
 // Unavailable. Each call of fn gets its own --timeout deadline.
 func (c *client) cluster(ctx context.Context, method string, fn func(context.Context, cairnv1.ClusterServiceClient) error) error {
+	return c.any(ctx, method, func(ctx context.Context, conn *grpc.ClientConn) error {
+		return fn(ctx, cairnv1.NewClusterServiceClient(conn))
+	})
+}
+
+// query runs fn with a QueryService client, as cluster does.
+func (c *client) query(ctx context.Context, method string, fn func(context.Context, cairnv1.QueryServiceClient) error) error {
+	return c.any(ctx, method, func(ctx context.Context, conn *grpc.ClientConn) error {
+		return fn(ctx, cairnv1.NewQueryServiceClient(conn))
+	})
+}
+
+// any runs fn with the connection of the first server that answers, trying
+// the next server when one cannot be reached or answers Unavailable.
+func (c *client) any(ctx context.Context, method string, fn func(context.Context, *grpc.ClientConn) error) error {
 	unreachable := &unreachableError{servers: c.servers}
 	var lastRPC error
 	for _, addr := range c.servers {
@@ -79,9 +94,7 @@ func (c *client) cluster(ctx context.Context, method string, fn func(context.Con
 			unreachable.reasons = append(unreachable.reasons, err)
 			continue
 		}
-		err = c.callOn(ctx, func(ctx context.Context) error {
-			return fn(ctx, cairnv1.NewClusterServiceClient(conn))
-		})
+		err = c.callOn(ctx, func(ctx context.Context) error { return fn(ctx, conn) })
 		if err == nil {
 			return nil
 		}

@@ -92,7 +92,7 @@ cluster serves every command.`,
 	f.StringVarP(&g.output, "output", "o", "table", "output format: table or json")
 	f.DurationVar(&g.timeout, "timeout", 10*time.Second, "deadline for each request")
 
-	root.AddCommand(newStatusCmd(g), newAccountsCmd(g), newNodeCmd(g), newTokenCmd(g), newVerifyCmd(g))
+	root.AddCommand(newStatusCmd(g), newAccountsCmd(g), newLookupCmd(g), newNodeCmd(g), newTokenCmd(g), newVerifyCmd(g))
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return err })
 	return root
 }

@@ -1,0 +1,25 @@
+package node
+
+import (
+	"context"
+
+	cairnv1 "github.com/cairn-lake/cairn/proto/cairn/v1"
+)
+
+// queryService serves QueryService: Lookup and Query for clients, and their
+// shard parts between nodes.
+type queryService struct {
+	cairnv1.UnimplementedQueryServiceServer
+	n *Node
+}
+
+func (s *queryService) Lookup(ctx context.Context, req *cairnv1.LookupRequest) (*cairnv1.LookupResponse, error) {
+	resp, err := s.n.lookup(ctx, req)
+	return resp, toStatus(err)
+}
+
+func (s *queryService) ShardLookup(ctx context.Context, req *cairnv1.ShardLookupRequest) (*cairnv1.ShardLookupResponse, error) {
+	resp, err := s.n.localShardLookup(req)
+	setLeaderTrailer(ctx, err)
+	return resp, toStatus(err)
+}
