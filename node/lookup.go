@@ -253,8 +253,8 @@ func (n *Node) localShardLookup(req *cairnv1.ShardLookupRequest) (*cairnv1.Shard
 	return resp, nil
 }
 
-// leaderDB returns the DB of a shard this node leads, after a barrier so that
-// every write acknowledged before the call is applied. The caller must call
+// leaderDB returns the DB of a shard this node leads, once every write
+// acknowledged before the call is applied (readIndex). The caller must call
 // release.
 func (n *Node) leaderDB(shard uint32) (*storage.DB, func(), error) {
 	s := n.shard(shard)
@@ -264,8 +264,8 @@ func (n *Node) leaderDB(shard uint32) (*storage.DB, func(), error) {
 	if !s.group.isLeader() {
 		return nil, nil, s.group.notLeader()
 	}
-	if err := s.group.raft.Barrier(10 * time.Second).Error(); err != nil {
-		return nil, nil, fmt.Errorf("shard %d barrier: %w", shard, err)
+	if err := s.readIndex(); err != nil {
+		return nil, nil, err
 	}
 	db, release := s.fsm.DB()
 	return db, release, nil

@@ -38,6 +38,11 @@ type shard struct {
 
 	// lastTransfer rate-limits leadership transfers (reconciler only).
 	lastTransfer time.Time
+
+	// readTerm is the Raft term in which this replica, as leader, last
+	// passed a full barrier (see readIndex).
+	readMu   sync.Mutex
+	readTerm string
 }
 
 // proposal is one caller's events waiting to be committed.
