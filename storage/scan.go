@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/cockroachdb/pebble/v2"
 )
@@ -85,4 +86,126 @@ func getCopy(r reader, key []byte) ([]byte, error) {
 	}
 	defer closer.Close()
 	return bytes.Clone(v), nil
+}
+
+// ScanQuery bounds a scan of stored events.
+type ScanQuery struct {
+	// Accounts to read; nil: every account.
+	Accounts []string
+	// From and To bound eventTime (unix nanoseconds): [From, To). From 0
+	// means no lower bound, To 0 no upper bound.
+	From, To int64
+}
+
+// ScanStats describe the work of one scan.
+type ScanStats struct {
+	Events    uint64 // events passed to fn
+	BytesRead uint64 // their raw bytes
+}
+
+// ScanEvents calls fn with the raw bytes of every stored event q selects,
+// day by day (oldest first), then by account, region and eventTime, from one
+// consistent state. raw is valid only during the call. fn returns false to
+// stop the scan early.
+func (db *DB) ScanEvents(q ScanQuery, fn func(raw []byte) (more bool, err error)) (ScanStats, error) {
+	var stats ScanStats
+	release, err := db.acquire()
+	if err != nil {
+		return stats, err
+	}
+	defer release()
+	snap := db.pdb.NewSnapshot()
+	defer snap.Close()
+
+	lower, upper := []byte{prefixEvent}, keyUpperBound([]byte{prefixEvent})
+	if q.From != 0 {
+		lower = appendDay([]byte{prefixEvent}, dayOf(q.From))
+	}
+	if q.To != 0 {
+		upper = appendDay([]byte{prefixEvent}, dayOf(q.To-1)+1)
+	}
+	var ranges [][2][]byte
+	if q.Accounts == nil {
+		ranges = append(ranges, [2][]byte{lower, upper})
+	} else {
+		// One range per account and day.
+		accounts := slices.Compact(slices.Sorted(slices.Values(q.Accounts)))
+		first, last := dayOf(q.From), dayOf(q.To-1)
+		if q.From == 0 {
+			if first, err = db.firstDay(snap); err != nil {
+				return stats, err
+			}
+		}
+		if q.To == 0 {
+			if last, err = db.lastDay(snap); err != nil {
+				return stats, err
+			}
+		}
+		for day := first; day <= last; day++ {
+			for _, a := range accounts {
+				p := appendString(appendDay([]byte{prefixEvent}, day), a)
+				ranges = append(ranges, [2][]byte{p, keyUpperBound(p)})
+			}
+		}
+	}
+	for _, r := range ranges {
+		more, err := db.scanRange(snap, r[0], r[1], q, &stats, fn)
+		if err != nil || !more {
+			return stats, err
+		}
+	}
+	return stats, nil
+}
+
+func (db *DB) scanRange(snap *pebble.Snapshot, lower, upper []byte, q ScanQuery, stats *ScanStats, fn func([]byte) (bool, error)) (bool, error) {
+	iter, err := snap.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: upper})
+	if err != nil {
+		return false, fmt.Errorf("cannot scan events: %w", err)
+	}
+	defer iter.Close()
+	for valid := iter.First(); valid; valid = iter.Next() {
+		k, err := parseEventKey(iter.Key())
+		if err != nil {
+			return false, fmt.Errorf("cannot scan events: %w", err)
+		}
+		if (q.From != 0 && k.eventTime < q.From) || (q.To != 0 && k.eventTime >= q.To) {
+			continue
+		}
+		raw, err := iter.ValueAndErr()
+		if err != nil {
+			return false, fmt.Errorf("cannot scan events: %w", err)
+		}
+		stats.Events++
+		stats.BytesRead += uint64(len(raw))
+		more, err := fn(raw)
+		if err != nil || !more {
+			return false, err
+		}
+	}
+	if err := iter.Error(); err != nil {
+		return false, fmt.Errorf("cannot scan events: %w", err)
+	}
+	return true, nil
+}
+
+// firstDay and lastDay are the days of the oldest and newest stored events
+// (0 when there are none).
+func (db *DB) firstDay(snap *pebble.Snapshot) (int32, error) { return db.edgeDay(snap, true) }
+func (db *DB) lastDay(snap *pebble.Snapshot) (int32, error)  { return db.edgeDay(snap, false) }
+
+func (db *DB) edgeDay(snap *pebble.Snapshot, first bool) (int32, error) {
+	iter, err := snap.NewIter(&pebble.IterOptions{LowerBound: eventKeyspace, UpperBound: keyUpperBound(eventKeyspace)})
+	if err != nil {
+		return 0, err
+	}
+	defer iter.Close()
+	valid := iter.Last()
+	if first {
+		valid = iter.First()
+	}
+	if !valid {
+		return 0, iter.Error()
+	}
+	day, _, err := parseDay(iter.Key()[1:])
+	return day, err
 }

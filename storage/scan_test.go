@@ -85,3 +85,60 @@ func TestGetRawNotFound(t *testing.T) {
 		}
 	}
 }
+
+func TestScanEventsBounds(t *testing.T) {
+	db := mustOpen(t, t.TempDir(), Options{})
+	start := time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)
+	g := newEventGen(3, start)
+	var events []*cairnv1.Event
+	for i := range 6 {
+		batch := g.batch(300)
+		for _, e := range batch {
+			e.EventTimeUnixNano += int64(i) * 24 * int64(time.Hour)
+		}
+		mustApply(t, db, uint64(i+1), batch...)
+		events = append(events, batch...)
+	}
+	day := 24 * int64(time.Hour)
+	for _, q := range []ScanQuery{
+		{},
+		{From: start.UnixNano() + 2*day + day/2},
+		{To: start.UnixNano() + 3*day + 7},
+		{From: start.UnixNano() + day, To: start.UnixNano() + 4*day},
+		{Accounts: []string{events[0].Account, events[1].Account, events[0].Account}},
+		{Accounts: []string{events[5].Account}, From: start.UnixNano() + day, To: start.UnixNano() + 2*day},
+		{Accounts: []string{"000000000000"}},
+	} {
+		want := map[string]bool{}
+		for _, e := range events {
+			if (q.From == 0 || e.EventTimeUnixNano >= q.From) && (q.To == 0 || e.EventTimeUnixNano < q.To) &&
+				(q.Accounts == nil || slices.Contains(q.Accounts, e.Account)) {
+				want[string(e.Raw)] = true
+			}
+		}
+		got := map[string]bool{}
+		stats, err := db.ScanEvents(q, func(raw []byte) (bool, error) {
+			if got[string(raw)] {
+				t.Fatalf("%+v: an event came twice", q)
+			}
+			got[string(raw)] = true
+			return true, nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != len(want) || stats.Events != uint64(len(want)) {
+			t.Fatalf("%+v: %d events (stats %d), want %d", q, len(got), stats.Events, len(want))
+		}
+		for raw := range want {
+			if !got[raw] {
+				t.Fatalf("%+v: an event is missing", q)
+			}
+		}
+	}
+	// Early stop.
+	n := 0
+	if _, err := db.ScanEvents(ScanQuery{}, func([]byte) (bool, error) { n++; return n < 10, nil }); err != nil || n != 10 {
+		t.Fatalf("early stop: %d events, %v", n, err)
+	}
+}
