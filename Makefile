@@ -19,7 +19,7 @@ PROTOC_GEN_GO_VERSION      := v1.36.12
 PROTOC_GEN_GO_GRPC_VERSION := v1.6.2
 
 # Tests. Packages with concurrency run under the race detector: storage,
-# node and the agent (all but its generator). The cluster tests in test/ run twice: the
+# node, query and the agent (all but its generator). The cluster tests in test/ run twice: the
 # quick ones (-short) under the race detector, then all of them without it
 # (the 50,000-event fault and process tests are too slow under -race on two
 # cores). Add flags with TESTFLAGS, e.g. make test TESTFLAGS='-run TestIngest -v'.
@@ -27,6 +27,7 @@ TEST_TIMEOUT ?= 12m
 TESTFLAGS    ?=
 RACE_PKGS_MATCH := $(MODULE)/storage $(MODULE)/storage/% \
                    $(MODULE)/node $(MODULE)/node/% \
+                   $(MODULE)/query $(MODULE)/query/% \
                    $(MODULE)/test/% \
                    $(MODULE)/cmd/cairn-agent $(MODULE)/cmd/cairn-agent/deliver \
                    $(MODULE)/cmd/cairn-agent/source $(MODULE)/cmd/cairn-agent/spool

@@ -23,3 +23,13 @@ func (s *queryService) ShardLookup(ctx context.Context, req *cairnv1.ShardLookup
 	setLeaderTrailer(ctx, err)
 	return resp, toStatus(err)
 }
+
+func (s *queryService) Query(req *cairnv1.QueryRequest, stream cairnv1.QueryService_QueryServer) error {
+	return toStatus(s.n.runQuery(stream.Context(), req, stream.Send))
+}
+
+func (s *queryService) ShardQuery(ctx context.Context, req *cairnv1.ShardQueryRequest) (*cairnv1.ShardQueryResponse, error) {
+	resp, err := s.n.localShardQuery(ctx, req)
+	setLeaderTrailer(ctx, err)
+	return resp, toStatus(err)
+}

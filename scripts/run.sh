@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make run`: start a single-node development cluster in ./data, load sample
-# events into it with cairn-agent, show the cluster and query the events per
-# account with cairnctl, then stop the node. The data stays in ./data; `bin/cairnd --dev` serves it again.
+# events into it with cairn-agent, show the cluster, the events per account
+# and the top event names with cairnctl, then stop the node. The data stays in ./data; `bin/cairnd --dev` serves it again.
 #
 # Expects the binaries in bin/ (make build). Environment:
 #   EVENTS   number of sample events to load (default 20000)
@@ -86,6 +86,10 @@ bin/cairnctl --server "$GRPC" status || status_rc=$?
 
 echo "==> bin/cairnctl --server $GRPC accounts"
 bin/cairnctl --server "$GRPC" accounts || status_rc=$?
+
+QUERY="SELECT eventName, count(*) AS events FROM events GROUP BY eventName ORDER BY events DESC LIMIT 10"
+echo "==> bin/cairnctl --server $GRPC query \"$QUERY\""
+bin/cairnctl --server "$GRPC" query "$QUERY" || status_rc=$?
 
 stop_cairnd
 

@@ -2,6 +2,7 @@ package test
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"math/rand/v2"
 	"slices"
@@ -190,27 +191,18 @@ func compareNewestFirst(t testing.TB, a, b []byte) int {
 	}
 	switch {
 	case ea.EventTimeUnixNano != eb.EventTimeUnixNano:
-		return -cmpInt(ea.EventTimeUnixNano, eb.EventTimeUnixNano)
+		return -cmp.Compare(ea.EventTimeUnixNano, eb.EventTimeUnixNano)
 	case ea.Account != eb.Account:
 		return -strings.Compare(ea.Account, eb.Account)
 	}
 	return -strings.Compare(ea.EventId, eb.EventId)
 }
 
-func cmpInt(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
-}
-
-// TestLookupWithAShardDown: with one shard's only replica stopped, a lookup
-// fails naming that shard; with allow_partial it answers with the other
-// shards' events and lists the missing one.
-func TestLookupWithAShardDown(t *testing.T) {
+// clusterWithLostShards starts 2 nodes with one replica per shard, loads
+// 2,000 events and kills the second node: it returns the cluster and the
+// shards that died with it.
+func clusterWithLostShards(t *testing.T) (*Cluster, []uint32) {
+	t.Helper()
 	c := NewCluster(t, 2, WithReplicas(1), WithShards(4))
 	raws, _ := genRecords(t, 2000, 20, 9, time.Now().UTC().Add(-48*time.Hour), 1)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -218,9 +210,8 @@ func TestLookupWithAShardDown(t *testing.T) {
 	if res, err := Ingest(ctx, c.Addrs()["n1"], raws, 500, 8); err != nil || res.Stored != len(raws) {
 		t.Fatalf("ingest: %v", err)
 	}
-	st := c.Status(0)
 	var lost []uint32
-	for _, s := range st.Shards {
+	for _, s := range c.Status(0).Shards {
 		if s.Leader == "n2" {
 			lost = append(lost, s.Id)
 		}
@@ -229,7 +220,16 @@ func TestLookupWithAShardDown(t *testing.T) {
 		t.Fatal("n2 leads no shard")
 	}
 	c.Kill(1)
+	return c, lost
+}
 
+// TestLookupWithAShardDown: with one shard's only replica stopped, a lookup
+// fails naming that shard; with allow_partial it answers with the other
+// shards' events and lists the missing one.
+func TestLookupWithAShardDown(t *testing.T) {
+	c, lost := clusterWithLostShards(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
 	qc := cairnv1.NewQueryServiceClient(c.Conn(0))
 	qctx, qcancel := context.WithTimeout(ctx, 3*time.Second)
 	_, err := qc.Lookup(qctx, &cairnv1.LookupRequest{MaxResults: 1000})

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -11,6 +12,9 @@ import (
 // print writes v as one JSON document with -o json, or calls table with a
 // tabwriter otherwise.
 func (g *globals) print(v any, table func(w io.Writer)) error {
+	if g.output == "csv" {
+		return errors.New("-o csv applies to cairnctl query only; use -o table or -o json")
+	}
 	if g.output == "json" {
 		enc := json.NewEncoder(g.stdout)
 		enc.SetIndent("", "  ")

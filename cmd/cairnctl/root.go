@@ -89,18 +89,18 @@ cluster serves every command.`,
 	}
 	f := root.PersistentFlags()
 	f.StringVar(&g.server, "server", server, "servers to try in order, host:port[,host:port…] (env CAIRN_SERVER)")
-	f.StringVarP(&g.output, "output", "o", "table", "output format: table or json")
+	f.StringVarP(&g.output, "output", "o", "table", "output format: table or json (and csv for query)")
 	f.DurationVar(&g.timeout, "timeout", 10*time.Second, "deadline for each request")
 
-	root.AddCommand(newStatusCmd(g), newAccountsCmd(g), newLookupCmd(g), newNodeCmd(g), newTokenCmd(g), newVerifyCmd(g))
+	root.AddCommand(newStatusCmd(g), newAccountsCmd(g), newLookupCmd(g), newQueryCmd(g), newNodeCmd(g), newTokenCmd(g), newVerifyCmd(g))
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return err })
 	return root
 }
 
 func (g *globals) validate() error {
 	switch {
-	case g.output != "table" && g.output != "json":
-		return fmt.Errorf("unknown output format %q: use -o table or -o json", g.output)
+	case g.output != "table" && g.output != "json" && g.output != "csv":
+		return fmt.Errorf("unknown output format %q: use -o table, -o json or (for query) -o csv", g.output)
 	case len(g.servers()) == 0:
 		return errors.New("--server is empty: give host:port[,host:port…] or set CAIRN_SERVER")
 	case g.timeout <= 0:

@@ -1,0 +1,179 @@
+package node
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/metadata"
+
+	cairnv1 "github.com/cairn-lake/cairn/proto/cairn/v1"
+	"github.com/cairn-lake/cairn/query"
+	"github.com/cairn-lake/cairn/storage"
+)
+
+// rowsPerMessage is how many rows one QueryResponse carries.
+const rowsPerMessage = 1000
+
+// runQuery compiles a SQL query here, asks the leader of every shard that
+// can hold a matching event for its partial result, merges them and streams
+// the rows through send. It stops asking once the merged result is final
+// (a LIMIT without ORDER BY or aggregation is reached).
+func (n *Node) runQuery(ctx context.Context, req *cairnv1.QueryRequest, send func(*cairnv1.QueryResponse) error) error {
+	start := time.Now()
+	plan, err := query.Compile(req.Sql, query.Options{Now: start})
+	if err != nil {
+		return invalidf("%v", err)
+	}
+	st := n.metaFSM.State()
+	if st.Shards == 0 {
+		return ErrNotInitialized
+	}
+	shards := allShards(st.Shards)
+	if plan.Prune().None {
+		shards = nil // no event can match
+	} else if accounts := plan.Prune().Accounts; accounts != nil {
+		shards = nil
+		for _, a := range accounts {
+			shards = append(shards, ShardFor(a, st.Shards))
+		}
+		slices.Sort(shards)
+		shards = slices.Compact(shards)
+	}
+	timeout := defaultShardWait
+	if req.TimeoutMs > 0 {
+		timeout = time.Duration(req.TimeoutMs) * time.Millisecond
+	}
+
+	merger := plan.NewMerger()
+	var (
+		mu       sync.Mutex
+		stats    = &cairnv1.QueryStats{ShardsAsked: uint32(len(shards))}
+		mergeErr error
+		enough   atomic.Bool
+	)
+	sctx, stop := context.WithCancel(ctx)
+	defer stop()
+	failed, err := n.scatter(sctx, shards, timeout, req.AllowPartial, func(ctx context.Context, shard uint32) error {
+		resp, err := n.shardQueryOnLeader(ctx, &cairnv1.ShardQueryRequest{Shard: shard, Sql: req.Sql, NowUnixNano: start.UnixNano()})
+		if enough.Load() {
+			return nil // the result was complete without this shard
+		}
+		if err != nil {
+			return err
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		stats.EventsScanned += resp.EventsScanned
+		stats.BytesRead += resp.BytesRead
+		if err := merger.Merge(resp.Partial); err != nil {
+			mergeErr = fmt.Errorf("cannot merge the answer of shard %d: %w", shard, err)
+			stop()
+			return mergeErr
+		}
+		if merger.Done() {
+			enough.Store(true)
+			stop()
+		}
+		return nil
+	})
+	if mergeErr != nil {
+		return mergeErr
+	}
+	if err != nil {
+		return err
+	}
+	rows, err := merger.Rows()
+	if err != nil {
+		return err
+	}
+	stats.MissingShards = failed
+	stats.Partial = len(failed) > 0
+
+	if err := send(&cairnv1.QueryResponse{Part: &cairnv1.QueryResponse_Header{Header: &cairnv1.QueryHeader{Columns: plan.Columns()}}}); err != nil {
+		return err
+	}
+	for len(rows) > 0 {
+		chunk := rows[:min(rowsPerMessage, len(rows))]
+		rows = rows[len(chunk):]
+		msg := &cairnv1.QueryRows{Rows: make([]*cairnv1.QueryRow, len(chunk))}
+		for i, r := range chunk {
+			values := make([][]byte, len(r))
+			for j, v := range r {
+				values[j] = v.JSON()
+			}
+			msg.Rows[i] = &cairnv1.QueryRow{Values: values}
+		}
+		if err := send(&cairnv1.QueryResponse{Part: &cairnv1.QueryResponse_Rows{Rows: msg}}); err != nil {
+			return err
+		}
+	}
+	stats.ElapsedMs = time.Since(start).Milliseconds()
+	return send(&cairnv1.QueryResponse{Part: &cairnv1.QueryResponse_Stats{Stats: stats}})
+}
+
+// shardQueryOnLeader runs a shard's part on its leader, wherever it is.
+func (n *Node) shardQueryOnLeader(ctx context.Context, req *cairnv1.ShardQueryRequest) (*cairnv1.ShardQueryResponse, error) {
+	var resp *cairnv1.ShardQueryResponse
+	err := n.onShardLeader(ctx, req.Shard, func(target string) (string, error) {
+		var err error
+		if target == n.cfg.ID {
+			resp, err = n.localShardQuery(ctx, req)
+			return leaderHint(err), err
+		}
+		conn, err := n.nodeConn(target)
+		if err != nil {
+			return "", err
+		}
+		var trailer metadata.MD
+		resp, err = cairnv1.NewQueryServiceClient(conn).ShardQuery(ctx, req, grpc.Trailer(&trailer))
+		return trailerHint(trailer), err
+	})
+	return resp, err
+}
+
+// localShardQuery runs the shard-local part of a query on a shard this node
+// leads: it scans the events the plan's pruning allows and feeds them to a
+// partial result.
+func (n *Node) localShardQuery(ctx context.Context, req *cairnv1.ShardQueryRequest) (*cairnv1.ShardQueryResponse, error) {
+	plan, err := query.Compile(req.Sql, query.Options{Now: time.Unix(0, req.NowUnixNano)})
+	if err != nil {
+		return nil, invalidf("%v", err)
+	}
+	db, release, err := n.leaderDB(req.Shard)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	prune := plan.Prune()
+	q := storage.ScanQuery{Accounts: prune.Accounts}
+	if !prune.From.IsZero() {
+		q.From = prune.From.UnixNano()
+	}
+	if !prune.To.IsZero() {
+		q.To = prune.To.UnixNano()
+	}
+	partial := plan.NewPartial()
+	var checked int
+	stats, err := db.ScanEvents(q, func(raw []byte) (bool, error) {
+		if checked++; checked%4096 == 0 && ctx.Err() != nil {
+			return false, ctx.Err()
+		}
+		if err := partial.Add(raw); err != nil {
+			return false, err
+		}
+		return !partial.Done(), nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("shard %d: %w", req.Shard, err)
+	}
+	enc, err := partial.Encode()
+	if err != nil {
+		return nil, fmt.Errorf("shard %d: %w", req.Shard, err)
+	}
+	return &cairnv1.ShardQueryResponse{Partial: enc, EventsScanned: stats.Events, BytesRead: stats.BytesRead}, nil
+}
