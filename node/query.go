@@ -157,6 +157,7 @@ func (n *Node) localShardQuery(ctx context.Context, req *cairnv1.ShardQueryReque
 	if !prune.To.IsZero() {
 		q.To = prune.To.UnixNano()
 	}
+	q.Prefilter = prefilter(prune.Eq)
 	partial := plan.NewPartial()
 	var checked int
 	stats, err := db.ScanEvents(q, func(raw []byte) (bool, error) {
@@ -176,4 +177,40 @@ func (n *Node) localShardQuery(ctx context.Context, req *cairnv1.ShardQueryReque
 		return nil, fmt.Errorf("shard %d: %w", req.Shard, err)
 	}
 	return &cairnv1.ShardQueryResponse{Partial: enc, EventsScanned: stats.Events, BytesRead: stats.BytesRead}, nil
+}
+
+// prefilter turns the plan's equality conditions on attributes the
+// summaries hold into a storage prefilter, or nil when there are none: the
+// shard then reads raw records only for events that can match. The plan
+// still evaluates the whole WHERE on every record it is given.
+func prefilter(eq map[string][]string) *storage.Prefilter {
+	var p storage.Prefilter
+	used := false
+	for attr, vals := range eq {
+		var dst *[]string
+		switch attr {
+		case "eventID":
+			dst = &p.EventIDs
+		case "eventName":
+			dst = &p.EventNames
+		case "eventSource":
+			dst = &p.EventSources
+		case "awsRegion":
+			dst = &p.Regions
+		case "errorCode":
+			dst = &p.ErrorCodes
+		case "sourceIPAddress":
+			dst = &p.SourceIPs
+		case "userIdentity.accessKeyId":
+			dst = &p.AccessKeyIDs
+		default:
+			continue
+		}
+		*dst = append([]string{}, vals...)
+		used = true
+	}
+	if !used {
+		return nil
+	}
+	return &p
 }

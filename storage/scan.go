@@ -95,6 +95,24 @@ type ScanQuery struct {
 	// From and To bound eventTime (unix nanoseconds): [From, To). From 0
 	// means no lower bound, To 0 no upper bound.
 	From, To int64
+	// Prefilter, when not nil, skips events whose summary shows they cannot
+	// match, without reading their raw bytes.
+	Prefilter *Prefilter
+}
+
+// Prefilter lists, per attribute, the values an event must have one of; a
+// nil list does not constrain. The attributes are compared as their summary
+// holds them: the string value of the field, or "" when it is absent.
+type Prefilter struct {
+	EventIDs, EventNames, EventSources, Regions, ErrorCodes, SourceIPs, AccessKeyIDs []string
+}
+
+// admits reports whether an event with key k and summary s may match.
+func (p *Prefilter) admits(k eventKey, s *summary) bool {
+	ok := func(vals []string, v string) bool { return vals == nil || slices.Contains(vals, v) }
+	return ok(p.EventIDs, k.eventID) && ok(p.EventNames, s.eventName) && ok(p.EventSources, s.eventSource) &&
+		ok(p.Regions, k.region) && ok(p.ErrorCodes, s.errorCode) && ok(p.SourceIPs, s.sourceIP) &&
+		ok(p.AccessKeyIDs, s.accessKeyID)
 }
 
 // ScanStats describe the work of one scan.
@@ -106,7 +124,8 @@ type ScanStats struct {
 // ScanEvents calls fn with the raw bytes of every stored event q selects,
 // day by day (oldest first), then by account, region and eventTime, from one
 // consistent state. raw is valid only during the call. fn returns false to
-// stop the scan early.
+// stop the scan early. With a Prefilter the scan walks the summaries and
+// reads only the raw bytes of the events the prefilter admits.
 func (db *DB) ScanEvents(q ScanQuery, fn func(raw []byte) (more bool, err error)) (ScanStats, error) {
 	var stats ScanStats
 	release, err := db.acquire()
@@ -117,12 +136,16 @@ func (db *DB) ScanEvents(q ScanQuery, fn func(raw []byte) (more bool, err error)
 	snap := db.pdb.NewSnapshot()
 	defer snap.Close()
 
-	lower, upper := []byte{prefixEvent}, keyUpperBound([]byte{prefixEvent})
+	prefix := prefixEvent
+	if q.Prefilter != nil {
+		prefix = prefixSummary
+	}
+	lower, upper := []byte{prefix}, keyUpperBound([]byte{prefix})
 	if q.From != 0 {
-		lower = appendDay([]byte{prefixEvent}, dayOf(q.From))
+		lower = appendDay([]byte{prefix}, dayOf(q.From))
 	}
 	if q.To != 0 {
-		upper = appendDay([]byte{prefixEvent}, dayOf(q.To-1)+1)
+		upper = appendDay([]byte{prefix}, dayOf(q.To-1)+1)
 	}
 	var ranges [][2][]byte
 	if q.Accounts == nil {
@@ -143,7 +166,7 @@ func (db *DB) ScanEvents(q ScanQuery, fn func(raw []byte) (more bool, err error)
 		}
 		for day := first; day <= last; day++ {
 			for _, a := range accounts {
-				p := appendString(appendDay([]byte{prefixEvent}, day), a)
+				p := appendString(appendDay([]byte{prefix}, day), a)
 				ranges = append(ranges, [2][]byte{p, keyUpperBound(p)})
 			}
 		}
@@ -163,16 +186,30 @@ func (db *DB) scanRange(snap *pebble.Snapshot, lower, upper []byte, q ScanQuery,
 		return false, fmt.Errorf("cannot scan events: %w", err)
 	}
 	defer iter.Close()
+	var key []byte
 	for valid := iter.First(); valid; valid = iter.Next() {
-		k, err := parseEventKey(iter.Key())
+		key = append(key[:0], iter.Key()...)
+		key[0] = prefixEvent // a summary key is the primary key under another prefix
+		k, err := parseEventKey(key)
 		if err != nil {
 			return false, fmt.Errorf("cannot scan events: %w", err)
 		}
 		if (q.From != 0 && k.eventTime < q.From) || (q.To != 0 && k.eventTime >= q.To) {
 			continue
 		}
-		raw, err := iter.ValueAndErr()
-		if err != nil {
+		var raw []byte
+		if q.Prefilter != nil {
+			s, err := parseSummary(iter.Value())
+			if err != nil {
+				return false, fmt.Errorf("cannot scan events: %w", err)
+			}
+			if !q.Prefilter.admits(k, &s) {
+				continue
+			}
+			if raw, err = getCopy(snap, key); err != nil {
+				return false, fmt.Errorf("cannot scan events: read %s/%s: %w", k.account, k.eventID, err)
+			}
+		} else if raw, err = iter.ValueAndErr(); err != nil {
 			return false, fmt.Errorf("cannot scan events: %w", err)
 		}
 		stats.Events++
@@ -189,7 +226,7 @@ func (db *DB) scanRange(snap *pebble.Snapshot, lower, upper []byte, q ScanQuery,
 }
 
 // firstDay and lastDay are the days of the oldest and newest stored events
-// (0 when there are none).
+// (0 when there are none). Summaries share the primary keys' days.
 func (db *DB) firstDay(snap *pebble.Snapshot) (int32, error) { return db.edgeDay(snap, true) }
 func (db *DB) lastDay(snap *pebble.Snapshot) (int32, error)  { return db.edgeDay(snap, false) }
 

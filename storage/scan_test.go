@@ -108,11 +108,21 @@ func TestScanEventsBounds(t *testing.T) {
 		{Accounts: []string{events[0].Account, events[1].Account, events[0].Account}},
 		{Accounts: []string{events[5].Account}, From: start.UnixNano() + day, To: start.UnixNano() + 2*day},
 		{Accounts: []string{"000000000000"}},
+		{Prefilter: &Prefilter{EventNames: []string{events[7].EventName, events[9].EventName}}},
+		{Prefilter: &Prefilter{ErrorCodes: []string{"AccessDenied"}, Regions: []string{events[3].Region}}, From: start.UnixNano() + day},
+		{Prefilter: &Prefilter{EventIDs: []string{events[11].EventId}}, Accounts: []string{events[11].Account}},
+		{Prefilter: &Prefilter{}},
 	} {
 		want := map[string]bool{}
 		for _, e := range events {
+			pf := q.Prefilter
+			if pf == nil {
+				pf = &Prefilter{}
+			}
+			in := func(vals []string, v string) bool { return vals == nil || slices.Contains(vals, v) }
 			if (q.From == 0 || e.EventTimeUnixNano >= q.From) && (q.To == 0 || e.EventTimeUnixNano < q.To) &&
-				(q.Accounts == nil || slices.Contains(q.Accounts, e.Account)) {
+				(q.Accounts == nil || slices.Contains(q.Accounts, e.Account)) &&
+				in(pf.EventNames, e.EventName) && in(pf.ErrorCodes, e.ErrorCode) && in(pf.Regions, e.Region) && in(pf.EventIDs, e.EventId) {
 				want[string(e.Raw)] = true
 			}
 		}
