@@ -78,7 +78,11 @@ func TestQueryMatchesSingleProcess(t *testing.T) {
 	}
 	qc := cairnv1.NewQueryServiceClient(c.Conn(2))
 	r := rand.New(rand.NewPCG(8, 9))
-	for n := range 200 {
+	queries := 200
+	if testing.Short() {
+		queries = 20 // the race detector's pass
+	}
+	for n := range queries {
 		sql, ordered := randomSQL(r, accounts, start)
 		now := time.Now()
 		plan, err := query.Compile(sql, query.Options{Now: now})
