@@ -102,7 +102,16 @@ func (db *DB) Lookup(q LookupQuery) ([]Found, LookupStats, error) {
 	if q.After != nil {
 		last = min(last, q.After.Time)
 	}
-	for day := dayOf(last); day >= dayOf(q.From); day-- {
+	// Only the days that hold events: probing empty days costs a seek each.
+	first, err := db.firstDay(snap)
+	if err != nil {
+		return nil, stats, fmt.Errorf("cannot look up events: %w", err)
+	}
+	newest, err := db.lastDay(snap)
+	if err != nil {
+		return nil, stats, fmt.Errorf("cannot look up events: %w", err)
+	}
+	for day := min(dayOf(last), newest); day >= max(dayOf(q.From), first); day-- {
 		if err := l.day(day); err != nil {
 			return nil, stats, fmt.Errorf("cannot look up events: %w", err)
 		}
