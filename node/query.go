@@ -19,13 +19,23 @@ import (
 // rowsPerMessage is how many rows one QueryResponse carries.
 const rowsPerMessage = 1000
 
+// maxQueryRows bounds the rows (and groups) one query holds on a shard and on
+// the coordinator: raw records run to kilobytes, and a query that would hold
+// more should aggregate or add a LIMIT.
+const maxQueryRows = 200_000
+
+// queryOptions are the compile options of every node running a query.
+func queryOptions(now time.Time) query.Options {
+	return query.Options{Now: now, MaxRows: maxQueryRows, MaxGroups: maxQueryRows}
+}
+
 // runQuery compiles a SQL query here, asks the leader of every shard that
 // can hold a matching event for its partial result, merges them and streams
 // the rows through send. It stops asking once the merged result is final
 // (a LIMIT without ORDER BY or aggregation is reached).
 func (n *Node) runQuery(ctx context.Context, req *cairnv1.QueryRequest, send func(*cairnv1.QueryResponse) error) error {
 	start := time.Now()
-	plan, err := query.Compile(req.Sql, query.Options{Now: start})
+	plan, err := query.Compile(req.Sql, queryOptions(start))
 	if err != nil {
 		return invalidf("%v", err)
 	}
@@ -140,7 +150,7 @@ func (n *Node) shardQueryOnLeader(ctx context.Context, req *cairnv1.ShardQueryRe
 // leads: it scans the events the plan's pruning allows and feeds them to a
 // partial result.
 func (n *Node) localShardQuery(ctx context.Context, req *cairnv1.ShardQueryRequest) (*cairnv1.ShardQueryResponse, error) {
-	plan, err := query.Compile(req.Sql, query.Options{Now: time.Unix(0, req.NowUnixNano)})
+	plan, err := query.Compile(req.Sql, queryOptions(time.Unix(0, req.NowUnixNano)))
 	if err != nil {
 		return nil, invalidf("%v", err)
 	}

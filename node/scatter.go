@@ -7,7 +7,11 @@ import (
 	"sync"
 	"time"
 
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
 	cairnv1 "github.com/cairn-lake/cairn/proto/cairn/v1"
+	"github.com/cairn-lake/cairn/query"
 )
 
 // scatter runs call for every shard at once, each under its own deadline
@@ -31,7 +35,7 @@ func (n *Node) scatter(ctx context.Context, shards []uint32, timeout time.Durati
 			sctx, scancel := context.WithTimeout(ctx, timeout)
 			defer scancel()
 			errs[i] = call(sctx, shard)
-			if errs[i] != nil && !allowPartial {
+			if errs[i] != nil && (!allowPartial || refusal(errs[i])) {
 				cancel()
 			}
 		})
@@ -47,6 +51,11 @@ func (n *Node) scatter(ctx context.Context, shards []uint32, timeout time.Durati
 		// A cancellation caused by another shard's failure is not news.
 		if first == nil || (errors.Is(first, context.Canceled) && !errors.Is(err, context.Canceled)) {
 			first = fmt.Errorf("shard %d cannot answer: %w", shards[i], err)
+		}
+	}
+	for i, err := range errs {
+		if refusal(err) {
+			return nil, fmt.Errorf("shard %d: %w", shards[i], err)
 		}
 	}
 	if first != nil && !allowPartial {
@@ -65,4 +74,21 @@ func allShards(count uint32) []uint32 {
 		out[i] = uint32(i)
 	}
 	return out
+}
+
+// refusal reports whether a shard's error is about the request itself (it is
+// malformed, or its result too large), which no other shard would answer
+// differently: it fails the call even when a partial answer is allowed.
+func refusal(err error) bool {
+	if err == nil {
+		return false
+	}
+	if errors.Is(err, ErrInvalidArgument) || errors.Is(err, query.ErrLimit) {
+		return true
+	}
+	switch status.Code(err) {
+	case codes.InvalidArgument, codes.ResourceExhausted:
+		return true
+	}
+	return false
 }
