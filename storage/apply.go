@@ -105,9 +105,17 @@ func (db *DB) ApplyIngest(index uint64, events []*cairnv1.Event) ([]cairnv1.Even
 		statuses[i] = cairnv1.EventStatus_EVENT_STATUS_STORED
 		stored++
 	}
+
 	count := db.events.Load() + stored
 	if err := db.commitMeta(b, index, &count); err != nil {
 		return nil, fmt.Errorf("cannot apply entry %d: %w", index, err)
+	}
+	// After the commit, so that a cache loaded meanwhile from a snapshot
+	// that lacks these events still learns their accounts.
+	for i, e := range events {
+		if statuses[i] == cairnv1.EventStatus_EVENT_STATUS_STORED && (i == 0 || e.Account != events[i-1].Account) {
+			db.noteAccount(e.Account)
+		}
 	}
 	return statuses, nil
 }

@@ -44,6 +44,13 @@ type DB struct {
 	// applied and events mirror the meta keys as last committed.
 	applied atomic.Uint64
 	events  atomic.Uint64
+
+	// accounts caches the accounts with events, for lookups that probe every
+	// account (see knownAccounts). It only ever grows: an account whose
+	// events were all deleted costs a lookup a few probes, nothing more.
+	accountsMu     sync.Mutex
+	accounts       map[string]struct{} // nil until loaded
+	accountsSorted []string            // a sorted copy, nil when stale
 }
 
 // NewCache returns a block cache shared by every DB of a node. The caller

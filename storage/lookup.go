@@ -5,6 +5,7 @@ import (
 	"container/heap"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -265,11 +266,15 @@ func (l *lookup) matches(c Cursor, s *summary) bool {
 	return true
 }
 
-// byEventID probes the eventID index of every account in range.
+// byEventID probes the eventID index of every account in range: a get per
+// account and day, found in the bloom filters when absent.
 func (l *lookup) byEventID(day int32, id string) error {
-	accounts, err := l.accounts(prefixEventID, day)
-	if err != nil {
-		return err
+	accounts := l.q.Accounts
+	if accounts == nil {
+		var err error
+		if accounts, err = l.db.knownAccounts(); err != nil {
+			return err
+		}
 	}
 	for _, account := range accounts {
 		ik := eventIDKey{day: day, account: account, eventID: id}
@@ -367,4 +372,57 @@ func (h *topFound) Pop() any {
 	x := old[len(old)-1]
 	*h = old[:len(old)-1]
 	return x
+}
+
+// knownAccounts returns, sorted, every account that has or had events. The
+// first call finds them by seeking from one account to the next in the
+// eventID index, in a snapshot of its own taken under accountsMu;
+// ApplyIngest adds the accounts of each entry after committing it, under
+// the same mutex. So no account committed is ever missing.
+func (db *DB) knownAccounts() ([]string, error) {
+	db.accountsMu.Lock()
+	defer db.accountsMu.Unlock()
+	if db.accounts == nil {
+		set := map[string]struct{}{}
+		snap := db.pdb.NewSnapshot()
+		defer snap.Close()
+		iter, err := snap.NewIter(&pebble.IterOptions{LowerBound: eventIDKeyspace, UpperBound: keyUpperBound(eventIDKeyspace)})
+		if err != nil {
+			return nil, err
+		}
+		for valid := iter.First(); valid; {
+			k, err := parseEventIDKey(iter.Key())
+			if err != nil {
+				iter.Close()
+				return nil, err
+			}
+			set[k.account] = struct{}{}
+			// The first key of the next account of that day: prefix | day |
+			// account 0x01.
+			next := appendString(appendDay([]byte{prefixEventID}, k.day), k.account)
+			next[len(next)-1] = 1
+			valid = iter.SeekGE(next)
+		}
+		if err := errors.Join(iter.Error(), iter.Close()); err != nil {
+			return nil, err
+		}
+		db.accounts = set
+	}
+	if db.accountsSorted == nil {
+		db.accountsSorted = slices.Sorted(maps.Keys(db.accounts))
+	}
+	return db.accountsSorted, nil
+}
+
+// noteAccount adds account to the cache of known accounts, if loaded.
+func (db *DB) noteAccount(account string) {
+	db.accountsMu.Lock()
+	defer db.accountsMu.Unlock()
+	if db.accounts == nil {
+		return
+	}
+	if _, ok := db.accounts[account]; !ok {
+		db.accounts[account] = struct{}{}
+		db.accountsSorted = nil
+	}
 }

@@ -168,3 +168,26 @@ func TestLookupMatchesNaiveFiltering(t *testing.T) {
 		}
 	}
 }
+
+// An EventId lookup finds events of accounts that first appeared after an
+// earlier lookup loaded the account cache.
+func TestLookupByEventIDSeesNewAccounts(t *testing.T) {
+	db := mustOpen(t, t.TempDir(), Options{})
+	at := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	mustApply(t, db, 1, ev("111111111111", "us-east-1", "first", at))
+	q := func(id string) int {
+		found, _, err := db.Lookup(LookupQuery{From: at.Add(-time.Hour).UnixNano(), To: at.Add(time.Hour).UnixNano(), Limit: 5,
+			Filters: []Filter{{Attr: cairnv1.LookupAttribute_LOOKUP_ATTRIBUTE_EVENT_ID, Value: id}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(found)
+	}
+	if q("first") != 1 {
+		t.Fatal("first event not found")
+	}
+	mustApply(t, db, 2, ev("222222222222", "eu-west-1", "second", at))
+	if q("second") != 1 {
+		t.Fatal("the event of a new account is not found once the account cache is loaded")
+	}
+}
