@@ -132,7 +132,7 @@ func writeIndexes(b *pebble.Batch, buf, primary []byte, e *cairnv1.Event) ([]byt
 		return buf, fmt.Errorf("cannot write summary: %w", err)
 	}
 	if v := e.ErrorCode; v != "" && strings.IndexByte(v, 0) < 0 {
-		buf = appendIndexKey(buf[:0], indexKey{attr: AttrErrorCode, account: e.Account, value: v, eventTime: e.EventTimeUnixNano, eventID: e.EventId})
+		buf = appendIndexKey(buf[:0], indexKey{attr: attrErrorCode, account: e.Account, value: v, eventTime: e.EventTimeUnixNano, eventID: e.EventId})
 		if err := b.Set(buf, []byte(e.Region), nil); err != nil {
 			return buf, fmt.Errorf("cannot write index entry: %w", err)
 		}

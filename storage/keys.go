@@ -242,24 +242,15 @@ func (k eventIDKey) primaryKey(v eventIDValue) eventKey {
 	return eventKey{account: k.account, region: v.region, eventTime: v.eventTime, eventID: k.eventID}
 }
 
-// Attr names an indexed lookup attribute; its keyspace is prefixIndex+Attr.
-type Attr byte
+// attr names a lookup index; its keyspace is prefixIndex+attr. Only the
+// errorCode index is written (see the layout above).
+type attr byte
 
-// Indexed attributes.
-const (
-	AttrEventName       Attr = 0x0
-	AttrEventSource     Attr = 0x1
-	AttrUsername        Attr = 0x2
-	AttrAccessKeyID     Attr = 0x3
-	AttrResourceName    Attr = 0x4
-	AttrResourceType    Attr = 0x5
-	AttrErrorCode       Attr = 0x7
-	AttrSourceIPAddress Attr = 0x8
-)
+const attrErrorCode attr = 0x7
 
 // indexKey is a lookup index entry; its value is the event's region.
 type indexKey struct {
-	attr      Attr
+	attr      attr
 	account   string
 	value     string
 	eventTime int64
@@ -268,8 +259,8 @@ type indexKey struct {
 
 // appendIndexPrefix appends 0x3n | day | account 0x00 | value 0x00: the
 // prefix of one account's entries for one value on one day.
-func appendIndexPrefix(dst []byte, attr Attr, day int32, account, value string) []byte {
-	dst = append(dst, prefixIndex+byte(attr))
+func appendIndexPrefix(dst []byte, a attr, day int32, account, value string) []byte {
+	dst = append(dst, prefixIndex+byte(a))
 	dst = appendDay(dst, day)
 	dst = appendString(dst, account)
 	return appendString(dst, value)
@@ -285,10 +276,10 @@ func appendIndexKey(dst []byte, k indexKey) []byte {
 // parseIndexKey parses a whole key built by appendIndexKey.
 func parseIndexKey(src []byte) (indexKey, error) {
 	var k indexKey
-	if len(src) < 1 || src[0] < prefixIndex || src[0] > prefixIndex+byte(AttrSourceIPAddress) {
+	if len(src) < 1 || src[0] != prefixIndex+byte(attrErrorCode) {
 		return k, fmt.Errorf("cannot parse index key %q: %w", src, errBadKey)
 	}
-	k.attr = Attr(src[0] - prefixIndex)
+	k.attr = attr(src[0] - prefixIndex)
 	day, rest, err := parseDay(src[1:])
 	if err != nil {
 		return k, fmt.Errorf("cannot parse index key %q: %w", src, err)
@@ -361,11 +352,14 @@ func parseString(src []byte) (s string, rest []byte, err error) {
 	return string(src[:n]), src[n+1:], nil
 }
 
-// summary is the value of a summary key: the lookup attributes of one event.
+// summary is a decoded summary value: the lookup attributes of one event.
+// Its fields alias the encoded bytes, so decoding allocates nothing: scans
+// decode one per event in range.
 type summary struct {
-	eventName, eventSource, username, accessKeyID, errorCode, sourceIP string
-	readOnly                                                           string // "true", "false" or ""
-	resources                                                          []*cairnv1.Resource
+	eventName, eventSource, username, accessKeyID, errorCode, sourceIP []byte
+	readOnly                                                           []byte // "true", "false" or empty
+	resources                                                          []byte // encoded; see hasResource
+	nResources                                                         uint64
 }
 
 // appendSummary appends e's summary: eventName, eventSource, username,
@@ -383,14 +377,14 @@ func appendSummary(dst []byte, e *cairnv1.Event) []byte {
 	return dst
 }
 
-// parseSummary parses a whole value built by appendSummary.
+// parseSummary decodes a whole value built by appendSummary. The result
+// aliases src.
 func parseSummary(src []byte) (summary, error) {
 	var s summary
-	fields := [...]*string{&s.eventName, &s.eventSource, &s.username, &s.accessKeyID, &s.errorCode, &s.sourceIP, &s.readOnly}
 	rest := src
 	var err error
-	for _, f := range fields {
-		if *f, rest, err = parseLenString(rest); err != nil {
+	for _, f := range [...]*[]byte{&s.eventName, &s.eventSource, &s.username, &s.accessKeyID, &s.errorCode, &s.sourceIP, &s.readOnly} {
+		if *f, rest, err = parseLenBytes(rest); err != nil {
 			return s, fmt.Errorf("cannot parse summary: %w", err)
 		}
 	}
@@ -398,16 +392,13 @@ func parseSummary(src []byte) (summary, error) {
 	if k <= 0 || n > uint64(len(rest)) {
 		return s, fmt.Errorf("cannot parse summary: resource count: %w", errBadKey)
 	}
-	rest = rest[k:]
-	for range n {
-		r := &cairnv1.Resource{}
-		if r.Name, rest, err = parseLenString(rest); err != nil {
+	s.nResources, s.resources = n, rest[k:]
+	// Check the resources now, so that hasResource cannot meet bad bytes.
+	rest = s.resources
+	for range 2 * n {
+		if _, rest, err = parseLenBytes(rest); err != nil {
 			return s, fmt.Errorf("cannot parse summary: %w", err)
 		}
-		if r.Type, rest, err = parseLenString(rest); err != nil {
-			return s, fmt.Errorf("cannot parse summary: %w", err)
-		}
-		s.resources = append(s.resources, r)
 	}
 	if len(rest) != 0 {
 		return s, fmt.Errorf("cannot parse summary: trailing bytes: %w", errBadKey)
@@ -415,15 +406,38 @@ func parseSummary(src []byte) (summary, error) {
 	return s, nil
 }
 
+// hasResource reports whether a resource's name (field 0) or type (field 1)
+// equals v.
+func (s *summary) hasResource(field int, v string) bool {
+	rest := s.resources
+	for range s.nResources {
+		var pair [2][]byte
+		pair[0], rest, _ = parseLenBytes(rest)
+		pair[1], rest, _ = parseLenBytes(rest)
+		if string(pair[field]) == v {
+			return true
+		}
+	}
+	return false
+}
+
 func appendLenString(dst []byte, s string) []byte {
 	dst = binary.AppendUvarint(dst, uint64(len(s)))
 	return append(dst, s...)
 }
 
-func parseLenString(src []byte) (string, []byte, error) {
+func parseLenBytes(src []byte) ([]byte, []byte, error) {
 	n, k := binary.Uvarint(src)
 	if k <= 0 || n > uint64(len(src)-k) {
-		return "", src, fmt.Errorf("bad string length: %w", errBadKey)
+		return nil, src, fmt.Errorf("bad string length: %w", errBadKey)
 	}
-	return string(src[k : k+int(n)]), src[k+int(n):], nil
+	return src[k : k+int(n)], src[k+int(n):], nil
+}
+
+// nextAccountKey is the first key after every key of account on day in the
+// keyspace prefix: prefix | day | account 0x01.
+func nextAccountKey(prefix byte, day int32, account string) []byte {
+	k := appendString(appendDay([]byte{prefix}, day), account)
+	k[len(k)-1] = 1
+	return k
 }

@@ -8,6 +8,8 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+
+	cairnv1 "github.com/cairn-lake/cairn/proto/cairn/v1"
 )
 
 func TestDayOf(t *testing.T) {
@@ -242,5 +244,32 @@ func TestParseRejectsMalformedKeys(t *testing.T) {
 	}
 	if _, err := parseUint64([]byte{1, 2, 3}); !errors.Is(err, errBadKey) {
 		t.Errorf("parseUint64 of 3 bytes: error = %v, want errBadKey", err)
+	}
+}
+
+func TestSummaryRoundTrip(t *testing.T) {
+	e := &cairnv1.Event{EventName: "PutObject", EventSource: "s3.amazonaws.com", Username: "alice", AccessKeyId: "AKIAEXAMPLE",
+		ErrorCode: "AccessDenied", SourceIp: "203.0.113.7", ReadOnly: "false",
+		Resources: []*cairnv1.Resource{{Name: "arn:aws:s3:::b", Type: "AWS::S3::Bucket"}, {Name: "arn:aws:s3:::b/k", Type: "AWS::S3::Object"}}}
+	enc := appendSummary(nil, e)
+	s, err := parseSummary(enc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := []string{string(s.eventName), string(s.eventSource), string(s.username), string(s.accessKeyID), string(s.errorCode), string(s.sourceIP), string(s.readOnly)}
+	want := []string{e.EventName, e.EventSource, e.Username, e.AccessKeyId, e.ErrorCode, e.SourceIp, e.ReadOnly}
+	if !slices.Equal(got, want) {
+		t.Fatalf("fields %q, want %q", got, want)
+	}
+	if !s.hasResource(0, "arn:aws:s3:::b/k") || !s.hasResource(1, "AWS::S3::Bucket") || s.hasResource(0, "AWS::S3::Bucket") || s.hasResource(1, "x") {
+		t.Fatal("hasResource answers wrong")
+	}
+	for cut := range len(enc) {
+		if _, err := parseSummary(enc[:cut]); err == nil {
+			t.Fatalf("summary cut at %d parsed", cut)
+		}
+	}
+	if _, err := parseSummary(append(enc, 0)); err == nil {
+		t.Fatal("summary with a trailing byte parsed")
 	}
 }

@@ -1,7 +1,6 @@
 package storage
 
 import (
-	"bytes"
 	"container/heap"
 	"errors"
 	"fmt"
@@ -160,37 +159,18 @@ func (l *lookup) day(day int32) error {
 		return l.byEventID(day, id)
 	}
 	if code, ok := l.filter(cairnv1.LookupAttribute_LOOKUP_ATTRIBUTE_ERROR_CODE); ok {
-		return l.byIndex(day, AttrErrorCode, code)
+		return l.byIndex(day, attrErrorCode, code)
 	}
 	return l.bySummary(day)
 }
 
-// accounts returns the accounts to search on day: the query's, or every
-// account with a key under prefix|day (found by seeking from one account to
-// the next).
-func (l *lookup) accounts(prefix byte, day int32) ([]string, error) {
+// accounts returns the accounts to search: the query's, or every account
+// of the shard.
+func (l *lookup) accounts() ([]string, error) {
 	if l.q.Accounts != nil {
 		return l.q.Accounts, nil
 	}
-	lower := appendDay([]byte{prefix}, day)
-	iter, err := l.snap.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: keyUpperBound(lower)})
-	if err != nil {
-		return nil, err
-	}
-	defer iter.Close()
-	var out []string
-	for valid := iter.First(); valid; {
-		account, _, err := parseString(iter.Key()[len(lower):])
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, account)
-		// The first key of the next account: lower | account 0x01.
-		next := appendString(slices.Clone(lower), account)
-		next[len(next)-1] = 1
-		valid = iter.SeekGE(next)
-	}
-	return out, iter.Error()
+	return l.db.knownAccounts()
 }
 
 // consider checks a candidate against everything its source did not already
@@ -223,7 +203,7 @@ func (l *lookup) consider(c Cursor, region string, sum []byte) error {
 	if err != nil {
 		return err
 	}
-	if !l.matches(c, &s) {
+	if !matches(l.q.Filters, c, &s) {
 		return nil
 	}
 	heap.Push(&l.top, Found{Cursor: c, Region: region})
@@ -234,30 +214,30 @@ func (l *lookup) consider(c Cursor, region string, sum []byte) error {
 }
 
 // matches reports whether an event passes every filter.
-func (l *lookup) matches(c Cursor, s *summary) bool {
-	for _, f := range l.q.Filters {
+func matches(filters []Filter, c Cursor, s *summary) bool {
+	for _, f := range filters {
 		var ok bool
 		switch f.Attr {
 		case cairnv1.LookupAttribute_LOOKUP_ATTRIBUTE_EVENT_ID:
 			ok = c.EventID == f.Value
 		case cairnv1.LookupAttribute_LOOKUP_ATTRIBUTE_EVENT_NAME:
-			ok = s.eventName == f.Value
+			ok = string(s.eventName) == f.Value
 		case cairnv1.LookupAttribute_LOOKUP_ATTRIBUTE_EVENT_SOURCE:
-			ok = s.eventSource == f.Value
+			ok = string(s.eventSource) == f.Value
 		case cairnv1.LookupAttribute_LOOKUP_ATTRIBUTE_USERNAME:
-			ok = s.username == f.Value
+			ok = string(s.username) == f.Value
 		case cairnv1.LookupAttribute_LOOKUP_ATTRIBUTE_ACCESS_KEY_ID:
-			ok = s.accessKeyID == f.Value
+			ok = string(s.accessKeyID) == f.Value
 		case cairnv1.LookupAttribute_LOOKUP_ATTRIBUTE_RESOURCE_NAME:
-			ok = slices.ContainsFunc(s.resources, func(r *cairnv1.Resource) bool { return r.Name == f.Value })
+			ok = s.hasResource(0, f.Value)
 		case cairnv1.LookupAttribute_LOOKUP_ATTRIBUTE_RESOURCE_TYPE:
-			ok = slices.ContainsFunc(s.resources, func(r *cairnv1.Resource) bool { return r.Type == f.Value })
+			ok = s.hasResource(1, f.Value)
 		case cairnv1.LookupAttribute_LOOKUP_ATTRIBUTE_READ_ONLY:
-			ok = s.readOnly == f.Value
+			ok = string(s.readOnly) == f.Value
 		case cairnv1.LookupAttribute_LOOKUP_ATTRIBUTE_ERROR_CODE:
-			ok = s.errorCode == f.Value
+			ok = string(s.errorCode) == f.Value
 		case cairnv1.LookupAttribute_LOOKUP_ATTRIBUTE_SOURCE_IP_ADDRESS:
-			ok = s.sourceIP == f.Value
+			ok = string(s.sourceIP) == f.Value
 		}
 		if !ok {
 			return false
@@ -269,12 +249,9 @@ func (l *lookup) matches(c Cursor, s *summary) bool {
 // byEventID probes the eventID index of every account in range: a get per
 // account and day, found in the bloom filters when absent.
 func (l *lookup) byEventID(day int32, id string) error {
-	accounts := l.q.Accounts
-	if accounts == nil {
-		var err error
-		if accounts, err = l.db.knownAccounts(); err != nil {
-			return err
-		}
+	accounts, err := l.accounts()
+	if err != nil {
+		return err
 	}
 	for _, account := range accounts {
 		ik := eventIDKey{day: day, account: account, eventID: id}
@@ -298,29 +275,20 @@ func (l *lookup) byEventID(day int32, id string) error {
 }
 
 // byIndex walks one attribute index for every account in range.
-func (l *lookup) byIndex(day int32, attr Attr, value string) error {
-	accounts, err := l.accounts(prefixIndex+byte(attr), day)
+func (l *lookup) byIndex(day int32, a attr, value string) error {
+	accounts, err := l.accounts()
 	if err != nil {
 		return err
 	}
 	for _, account := range accounts {
-		prefix := appendIndexPrefix(nil, attr, day, account, value)
-		iter, err := l.snap.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: keyUpperBound(prefix)})
-		if err != nil {
-			return err
-		}
-		for valid := iter.Last(); valid; valid = iter.Prev() {
-			k, err := parseIndexKey(iter.Key())
+		err := l.walkBack(appendIndexPrefix(nil, a, day, account, value), func(key, value []byte) error {
+			k, err := parseIndexKey(key)
 			if err != nil {
-				iter.Close()
 				return err
 			}
-			if err := l.consider(Cursor{Time: k.eventTime, Account: account, EventID: k.eventID}, string(iter.Value()), nil); err != nil {
-				iter.Close()
-				return err
-			}
-		}
-		if err := errors.Join(iter.Error(), iter.Close()); err != nil {
+			return l.consider(Cursor{Time: k.eventTime, Account: account, EventID: k.eventID}, string(value), nil)
+		})
+		if err != nil {
 			return err
 		}
 	}
@@ -329,34 +297,40 @@ func (l *lookup) byIndex(day int32, attr Attr, value string) error {
 
 // bySummary scans the summaries of every account in range.
 func (l *lookup) bySummary(day int32) error {
-	accounts, err := l.accounts(prefixSummary, day)
+	accounts, err := l.accounts()
 	if err != nil {
 		return err
 	}
+	var primary []byte
 	for _, account := range accounts {
-		prefix := appendString(appendDay([]byte{prefixSummary}, day), account)
-		iter, err := l.snap.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: keyUpperBound(prefix)})
-		if err != nil {
-			return err
-		}
-		for valid := iter.Last(); valid; valid = iter.Prev() {
-			key := bytes.Clone(iter.Key())
-			key[0] = prefixEvent
-			k, err := parseEventKey(key)
+		err := l.walkBack(appendString(appendDay([]byte{prefixSummary}, day), account), func(key, value []byte) error {
+			primary = append(primary[:0], key...)
+			primary[0] = prefixEvent // a summary key is the primary key under another prefix
+			k, err := parseEventKey(primary)
 			if err != nil {
-				iter.Close()
 				return err
 			}
-			if err := l.consider(Cursor{Time: k.eventTime, Account: account, EventID: k.eventID}, k.region, iter.Value()); err != nil {
-				iter.Close()
-				return err
-			}
-		}
-		if err := errors.Join(iter.Error(), iter.Close()); err != nil {
+			return l.consider(Cursor{Time: k.eventTime, Account: account, EventID: k.eventID}, k.region, value)
+		})
+		if err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// walkBack calls fn with every key under prefix, last first.
+func (l *lookup) walkBack(prefix []byte, fn func(key, value []byte) error) error {
+	iter, err := l.snap.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: keyUpperBound(prefix)})
+	if err != nil {
+		return err
+	}
+	for valid := iter.Last(); valid; valid = iter.Prev() {
+		if err := fn(iter.Key(), iter.Value()); err != nil {
+			return errors.Join(err, iter.Close())
+		}
+	}
+	return errors.Join(iter.Error(), iter.Close())
 }
 
 // topFound is a min-heap of candidates by lookup order: the root is the
@@ -397,11 +371,7 @@ func (db *DB) knownAccounts() ([]string, error) {
 				return nil, err
 			}
 			set[k.account] = struct{}{}
-			// The first key of the next account of that day: prefix | day |
-			// account 0x01.
-			next := appendString(appendDay([]byte{prefixEventID}, k.day), k.account)
-			next[len(next)-1] = 1
-			valid = iter.SeekGE(next)
+			valid = iter.SeekGE(nextAccountKey(prefixEventID, k.day, k.account))
 		}
 		if err := errors.Join(iter.Error(), iter.Close()); err != nil {
 			return nil, err

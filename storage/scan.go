@@ -2,7 +2,6 @@ package storage
 
 import (
 	"bytes"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"slices"
@@ -108,31 +107,25 @@ type Prefilter struct {
 	EventIDs, EventNames, EventSources, Regions, ErrorCodes, SourceIPs, AccessKeyIDs []string
 }
 
-// admits reports whether an event with key k and encoded summary sum may
-// match. It reads the summary in place, without allocating: a scan calls it
-// for every event in range.
-func (p *Prefilter) admits(k eventKey, sum []byte) (bool, error) {
-	if !oneOf(p.EventIDs, k.eventID) || !oneOf(p.Regions, k.region) {
-		return false, nil
-	}
-	// The summary's first fields, in order (see appendSummary).
-	checks := [...][]string{p.EventNames, p.EventSources, nil, p.AccessKeyIDs, p.ErrorCodes, p.SourceIPs}
-	rest := sum
-	for _, vals := range checks {
-		n, w := binary.Uvarint(rest)
-		if w <= 0 || n > uint64(len(rest)-w) {
-			return false, fmt.Errorf("cannot parse summary: %w", errBadKey)
-		}
-		field := rest[w : w+int(n)]
-		rest = rest[w+int(n):]
-		if vals != nil && !slices.ContainsFunc(vals, func(v string) bool { return v == string(field) }) {
-			return false, nil
-		}
-	}
-	return true, nil
+// admits reports whether an event with key k and summary s may match.
+func (p *Prefilter) admits(k eventKey, s *summary) bool {
+	return oneOf(p.EventIDs, k.eventID) && oneOf(p.Regions, k.region) &&
+		oneOf(p.EventNames, s.eventName) && oneOf(p.EventSources, s.eventSource) &&
+		oneOf(p.AccessKeyIDs, s.accessKeyID) && oneOf(p.ErrorCodes, s.errorCode) && oneOf(p.SourceIPs, s.sourceIP)
 }
 
-func oneOf(vals []string, v string) bool { return vals == nil || slices.Contains(vals, v) }
+// oneOf reports whether v is one of vals; a nil vals admits anything.
+func oneOf[T string | []byte](vals []string, v T) bool {
+	if vals == nil {
+		return true
+	}
+	for _, s := range vals {
+		if s == string(v) {
+			return true
+		}
+	}
+	return false
+}
 
 // ScanStats describe the work of one scan.
 type ScanStats struct {
@@ -218,11 +211,11 @@ func (db *DB) scanRange(snap *pebble.Snapshot, lower, upper []byte, q ScanQuery,
 		}
 		var raw []byte
 		if q.Prefilter != nil {
-			ok, err := q.Prefilter.admits(k, iter.Value())
+			s, err := parseSummary(iter.Value())
 			if err != nil {
 				return false, fmt.Errorf("cannot scan events: %w", err)
 			}
-			if !ok {
+			if !q.Prefilter.admits(k, &s) {
 				continue
 			}
 			if raw, err = getCopy(snap, key); err != nil {
