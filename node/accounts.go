@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/metadata"
 
 	cairnv1 "github.com/cairn-lake/cairn/proto/cairn/v1"
 )
@@ -61,42 +60,21 @@ func (n *Node) accounts(ctx context.Context) (*cairnv1.AccountsResponse, error) 
 
 // shardAccountsOnLeader asks the shard's leader, wherever it is.
 func (n *Node) shardAccountsOnLeader(ctx context.Context, shard uint32) ([]*cairnv1.AccountSummary, error) {
-	var accounts []*cairnv1.AccountSummary
-	err := n.onShardLeader(ctx, shard, func(target string) (string, error) {
-		var err error
-		if target == n.cfg.ID {
-			accounts, err = n.localShardAccounts(shard)
-			return leaderHint(err), err
-		}
-		c, err := n.nodeClient(target)
-		if err != nil {
-			return "", err
-		}
-		var trailer metadata.MD
-		resp, err := c.ShardAccounts(ctx, &cairnv1.ShardAccountsRequest{Shard: shard}, grpc.Trailer(&trailer))
-		if err != nil {
-			return trailerHint(trailer), err
-		}
-		accounts = resp.Accounts
-		return "", nil
-	})
-	return accounts, err
+	return onLeader(n, ctx, shard,
+		func() ([]*cairnv1.AccountSummary, error) { return n.localShardAccounts(shard) },
+		func(ctx context.Context, conn *grpc.ClientConn, opts ...grpc.CallOption) ([]*cairnv1.AccountSummary, error) {
+			resp, err := cairnv1.NewClusterServiceClient(conn).ShardAccounts(ctx, &cairnv1.ShardAccountsRequest{Shard: shard}, opts...)
+			return resp.GetAccounts(), err
+		})
 }
 
-// localShardAccounts answers for a shard this node leads, after a barrier so
-// that every write acknowledged before the call is counted.
+// localShardAccounts answers for a shard this node leads, once every write
+// acknowledged before the call is applied.
 func (n *Node) localShardAccounts(shard uint32) ([]*cairnv1.AccountSummary, error) {
-	s := n.shard(shard)
-	if s == nil {
-		return nil, fmt.Errorf("shard %d: %w", shard, ErrNotHosted)
+	db, release, err := n.leaderDB(shard)
+	if err != nil {
+		return nil, err
 	}
-	if !s.group.isLeader() {
-		return nil, s.group.notLeader()
-	}
-	if err := s.group.raft.Barrier(10 * time.Second).Error(); err != nil {
-		return nil, fmt.Errorf("shard %d barrier: %w", shard, err)
-	}
-	db, release := s.fsm.DB()
 	defer release()
 	stats, err := db.Accounts()
 	if err != nil {

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/metadata"
 	"google.golang.org/protobuf/proto"
 
 	cairnv1 "github.com/cairn-lake/cairn/proto/cairn/v1"
@@ -202,22 +201,11 @@ func lookupFingerprint(req *cairnv1.LookupRequest) uint64 {
 
 // shardLookupOnLeader runs a shard's part on its leader, wherever it is.
 func (n *Node) shardLookupOnLeader(ctx context.Context, req *cairnv1.ShardLookupRequest) (*cairnv1.ShardLookupResponse, error) {
-	var resp *cairnv1.ShardLookupResponse
-	err := n.onShardLeader(ctx, req.Shard, func(target string) (string, error) {
-		var err error
-		if target == n.cfg.ID {
-			resp, err = n.localShardLookup(req)
-			return leaderHint(err), err
-		}
-		conn, err := n.nodeConn(target)
-		if err != nil {
-			return "", err
-		}
-		var trailer metadata.MD
-		resp, err = cairnv1.NewQueryServiceClient(conn).ShardLookup(ctx, req, grpc.Trailer(&trailer))
-		return trailerHint(trailer), err
-	})
-	return resp, err
+	return onLeader(n, ctx, req.Shard,
+		func() (*cairnv1.ShardLookupResponse, error) { return n.localShardLookup(req) },
+		func(ctx context.Context, conn *grpc.ClientConn, opts ...grpc.CallOption) (*cairnv1.ShardLookupResponse, error) {
+			return cairnv1.NewQueryServiceClient(conn).ShardLookup(ctx, req, opts...)
+		})
 }
 
 // localShardLookup answers for a shard this node leads, after a barrier so

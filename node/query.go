@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/metadata"
 
 	cairnv1 "github.com/cairn-lake/cairn/proto/cairn/v1"
 	"github.com/cairn-lake/cairn/query"
@@ -128,22 +127,11 @@ func (n *Node) runQuery(ctx context.Context, req *cairnv1.QueryRequest, send fun
 
 // shardQueryOnLeader runs a shard's part on its leader, wherever it is.
 func (n *Node) shardQueryOnLeader(ctx context.Context, req *cairnv1.ShardQueryRequest) (*cairnv1.ShardQueryResponse, error) {
-	var resp *cairnv1.ShardQueryResponse
-	err := n.onShardLeader(ctx, req.Shard, func(target string) (string, error) {
-		var err error
-		if target == n.cfg.ID {
-			resp, err = n.localShardQuery(ctx, req)
-			return leaderHint(err), err
-		}
-		conn, err := n.nodeConn(target)
-		if err != nil {
-			return "", err
-		}
-		var trailer metadata.MD
-		resp, err = cairnv1.NewQueryServiceClient(conn).ShardQuery(ctx, req, grpc.Trailer(&trailer))
-		return trailerHint(trailer), err
-	})
-	return resp, err
+	return onLeader(n, ctx, req.Shard,
+		func() (*cairnv1.ShardQueryResponse, error) { return n.localShardQuery(ctx, req) },
+		func(ctx context.Context, conn *grpc.ClientConn, opts ...grpc.CallOption) (*cairnv1.ShardQueryResponse, error) {
+			return cairnv1.NewQueryServiceClient(conn).ShardQuery(ctx, req, opts...)
+		})
 }
 
 // localShardQuery runs the shard-local part of a query on a shard this node

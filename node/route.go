@@ -51,23 +51,59 @@ func (c *leaderCache) set(shard uint32, id string) {
 func (n *Node) writeShard(ctx context.Context, shardID uint32, events []*cairnv1.Event) ([]cairnv1.EventStatus, error) {
 	ctx, cancel := context.WithTimeout(ctx, writeTimeout)
 	defer cancel()
-	var st []cairnv1.EventStatus
-	err := n.onShardLeader(ctx, shardID, func(target string) (string, error) {
-		if target != n.cfg.ID {
-			var hint string
-			var err error
-			st, hint, err = n.forwardWrite(ctx, target, shardID, events)
-			return hint, err
+	return onLeader(n, ctx, shardID,
+		func() ([]cairnv1.EventStatus, error) {
+			s := n.shard(shardID)
+			if s == nil {
+				return nil, ErrNotHosted
+			}
+			return s.write(ctx, events)
+		},
+		func(ctx context.Context, conn *grpc.ClientConn, opts ...grpc.CallOption) ([]cairnv1.EventStatus, error) {
+			resp, err := cairnv1.NewClusterServiceClient(conn).Write(ctx, &cairnv1.WriteRequest{Shard: shardID, Events: events}, opts...)
+			if err != nil {
+				return nil, err
+			}
+			if len(resp.Results) != len(events) {
+				return nil, fmt.Errorf("the leader of shard %d answered %d results for %d events", shardID, len(resp.Results), len(events))
+			}
+			st := make([]cairnv1.EventStatus, len(resp.Results))
+			for i, r := range resp.Results {
+				st[i] = r.Status
+			}
+			return st, nil
+		})
+}
+
+// onLeader runs one call on a shard's leader, wherever it is, following
+// leader hints through elections (onShardLeader): local runs it here when
+// this node leads the shard; remote calls the leader over conn with opts,
+// which collect the leader hint a follower puts in its trailer.
+func onLeader[T any](n *Node, ctx context.Context, shard uint32, local func() (T, error),
+	remote func(ctx context.Context, conn *grpc.ClientConn, opts ...grpc.CallOption) (T, error)) (T, error) {
+	var out T
+	err := n.onShardLeader(ctx, shard, func(target string) (string, error) {
+		if target == n.cfg.ID {
+			r, err := local()
+			if err != nil {
+				return leaderHint(err), err
+			}
+			out = r
+			return "", nil
 		}
-		s := n.shard(shardID)
-		if s == nil {
-			return "", ErrNotHosted
+		conn, err := n.nodeConn(target)
+		if err != nil {
+			return "", err
 		}
-		var err error
-		st, err = s.write(ctx, events)
-		return leaderHint(err), err
+		var trailer metadata.MD
+		r, err := remote(ctx, conn, grpc.Trailer(&trailer))
+		if err != nil {
+			return trailerHint(trailer), err
+		}
+		out = r
+		return "", nil
 	})
-	return st, err
+	return out, err
 }
 
 // onShardLeader runs call against the shard's leader, wherever it is. call
@@ -148,26 +184,6 @@ func (n *Node) shardLeaderGuess(shardID uint32, attempt int) string {
 		}
 	})
 	return guess
-}
-
-func (n *Node) forwardWrite(ctx context.Context, target string, shardID uint32, events []*cairnv1.Event) ([]cairnv1.EventStatus, string, error) {
-	c, err := n.nodeClient(target)
-	if err != nil {
-		return nil, "", err
-	}
-	var trailer metadata.MD
-	resp, err := c.Write(ctx, &cairnv1.WriteRequest{Shard: shardID, Events: events}, grpc.Trailer(&trailer))
-	if err != nil {
-		return nil, trailerHint(trailer), err
-	}
-	if len(resp.Results) != len(events) {
-		return nil, "", fmt.Errorf("node %s answered %d results for %d events", target, len(resp.Results), len(events))
-	}
-	st := make([]cairnv1.EventStatus, len(resp.Results))
-	for i, r := range resp.Results {
-		st[i] = r.Status
-	}
-	return st, "", nil
 }
 
 // serveWrite is the Write RPC: this node must lead the shard.

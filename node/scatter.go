@@ -19,7 +19,8 @@ import (
 // own results. Without allowPartial the first real failure cancels the rest
 // and scatter returns it, naming the shard: never a silent subset. With
 // allowPartial every shard runs to its end and the failures are returned for
-// the caller to report.
+// the caller to report, unless every shard failed or one refused the request
+// itself (see refusal).
 func (n *Node) scatter(ctx context.Context, shards []uint32, timeout time.Duration, allowPartial bool,
 	call func(ctx context.Context, shard uint32) error) ([]*cairnv1.ShardFailure, error) {
 	if deadline, ok := ctx.Deadline(); ok {
@@ -58,10 +59,8 @@ func (n *Node) scatter(ctx context.Context, shards []uint32, timeout time.Durati
 			return nil, fmt.Errorf("shard %d: %w", shards[i], err)
 		}
 	}
-	if first != nil && !allowPartial {
-		return nil, first
-	}
-	if first != nil && ctx.Err() != nil && errors.Is(ctx.Err(), context.Canceled) && len(failed) == len(shards) {
+	// A partial answer from no shard at all is no answer.
+	if first != nil && (!allowPartial || len(failed) == len(shards)) {
 		return nil, first
 	}
 	return failed, nil
