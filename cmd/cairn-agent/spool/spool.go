@@ -91,6 +91,7 @@ type Spool struct {
 	source      []byte
 	mark        []byte
 	pendingDone []string // completions not yet in files.log
+	stateDirty  bool     // nextID or mark changed since state.json was written
 	buf         []byte
 	closed      bool
 }
@@ -373,6 +374,7 @@ func (s *Spool) Append(b *Batch) error {
 		cur.batches++
 	}
 	s.mark = slices.Clone(b.Mark)
+	s.stateDirty = true
 	s.pendingDone = append(s.pendingDone, b.Completed...)
 	if cap(s.buf) > 4<<20 {
 		s.buf = nil
@@ -438,8 +440,10 @@ func (s *Spool) sync() error {
 		}
 		s.pendingDone = nil
 	}
-	if err := s.writeState(); err != nil {
-		return err
+	if s.stateDirty { // an idle agent does not rewrite state.json
+		if err := s.writeState(); err != nil {
+			return err
+		}
 	}
 	// Every completion is in files.log and the mark in state.json: segments
 	// whose batches were all acknowledged hold nothing more.
@@ -463,23 +467,12 @@ func (s *Spool) sync() error {
 }
 
 func (s *Spool) appendDoneLog(paths []string) error {
-	f, err := os.OpenFile(filepath.Join(s.dir, "files.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
-	if err != nil {
-		return fmt.Errorf("cannot record completed files: %w", err)
-	}
 	var buf []byte
 	for _, p := range paths {
 		buf = strconv.AppendQuote(buf, p)
 		buf = append(buf, '\n')
 	}
-	_, err = f.Write(buf)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
+	if err := writeSynced(filepath.Join(s.dir, "files.log"), os.O_APPEND, buf); err != nil {
 		return fmt.Errorf("cannot record completed files: %w", err)
 	}
 	return nil
@@ -492,20 +485,9 @@ func (s *Spool) writeState() error {
 		return err
 	}
 	path := filepath.Join(s.dir, "state.json")
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
-	if err != nil {
-		return fmt.Errorf("cannot write spool state: %w", err)
-	}
-	_, err = f.Write(data)
+	err = writeSynced(path+".tmp", os.O_TRUNC, data)
 	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
+		err = os.Rename(path+".tmp", path)
 	}
 	if err == nil {
 		err = syncDir(s.dir)
@@ -513,7 +495,22 @@ func (s *Spool) writeState() error {
 	if err != nil {
 		return fmt.Errorf("cannot write spool state: %w", err)
 	}
+	s.stateDirty = false
 	return nil
+}
+
+// writeSynced writes data to the file at path, opened with os.O_CREATE |
+// os.O_WRONLY | flag, and makes it durable before closing it.
+func writeSynced(path string, flag int, data []byte) error {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|flag, 0o600)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Sync()
+	}
+	return errors.Join(err, f.Close())
 }
 
 // Stats describes the spool's content.
