@@ -19,7 +19,7 @@ const readWait = 10 * time.Second
 // also applies whatever earlier leaders committed.
 func (s *shard) readIndex() error {
 	r := s.group.raft
-	term := r.Stats()["term"]
+	term := r.CurrentTerm()
 	s.readMu.Lock()
 	fresh := s.readTerm == term
 	s.readMu.Unlock()

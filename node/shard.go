@@ -42,7 +42,7 @@ type shard struct {
 	// readTerm is the Raft term in which this replica, as leader, last
 	// passed a full barrier (see readIndex).
 	readMu   sync.Mutex
-	readTerm string
+	readTerm uint64
 }
 
 // proposal is one caller's events waiting to be committed.
