@@ -146,7 +146,7 @@ func parseWhen(flag, s string, now time.Time) (int64, error) {
 func (g *globals) lookup(ctx context.Context, req *cairnv1.LookupRequest, all bool) error {
 	c := g.newClient()
 	defer c.Close()
-	var tw *tableWriter
+	var tw *lookupTable
 	if g.output != "json" {
 		tw = newLookupTable(g.stdout)
 	}
@@ -192,17 +192,17 @@ func (g *globals) lookup(ctx context.Context, req *cairnv1.LookupRequest, all bo
 	}
 }
 
-// tableWriter prints lookup results as a table.
-type tableWriter struct {
+// lookupTable gathers lookup results and prints them as one table.
+type lookupTable struct {
 	w    io.Writer
 	rows [][]any
 }
 
-func newLookupTable(w io.Writer) *tableWriter { return &tableWriter{w: w} }
+func newLookupTable(w io.Writer) *lookupTable { return &lookupTable{w: w} }
 
 var farFuture = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
 
-func (t *tableWriter) event(e *cairnv1.LookupEvent) {
+func (t *lookupTable) event(e *cairnv1.LookupEvent) {
 	ev, err := event.Parse(e.Raw, farFuture)
 	if err != nil {
 		ev = &cairnv1.Event{}
@@ -211,7 +211,7 @@ func (t *tableWriter) event(e *cairnv1.LookupEvent) {
 		ev.EventName, ev.Username, ev.SourceIp, ev.ErrorCode, e.EventId})
 }
 
-func (t *tableWriter) flush() {
+func (t *lookupTable) flush() {
 	tw := newTable(t.w)
 	row(tw, "TIME", "ACCOUNT", "REGION", "EVENT", "USER", "SOURCE IP", "ERROR", "EVENT ID")
 	for _, r := range t.rows {
