@@ -82,8 +82,8 @@ func TestLookupPagesMatchFiltering(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	res, err := Ingest(ctx, c.Addrs()["n1"], raws, 500, 8)
-	if err != nil || res.Stored != len(raws) {
-		t.Fatalf("ingest: %v (%d stored of %d)", err, res.Stored, len(raws))
+	if err != nil || len(res.Acked) != len(raws) {
+		t.Fatalf("ingest: %v (%d acknowledged of %d)", err, len(res.Acked), len(raws))
 	}
 	qc := cairnv1.NewQueryServiceClient(c.Conn(1))
 	r := rand.New(rand.NewPCG(5, 6))
@@ -211,7 +211,7 @@ func clusterWithLostShards(t *testing.T) (*Cluster, []uint32) {
 	raws, _ := genRecords(t, 2000, 20, 9, time.Now().UTC().Add(-48*time.Hour), 1)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	if res, err := Ingest(ctx, c.Addrs()["n1"], raws, 500, 8); err != nil || res.Stored != len(raws) {
+	if res, err := Ingest(ctx, c.Addrs()["n1"], raws, 500, 8); err != nil || len(res.Acked) != len(raws) {
 		t.Fatalf("ingest: %v", err)
 	}
 	var lost []uint32

@@ -67,7 +67,7 @@ func TestQueryMatchesSingleProcess(t *testing.T) {
 	raws, evs := genRecords(t, 4000, 9, 21, start, 4)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	if res, err := Ingest(ctx, c.Addrs()["n1"], raws, 500, 8); err != nil || res.Stored != len(raws) {
+	if res, err := Ingest(ctx, c.Addrs()["n1"], raws, 500, 8); err != nil || len(res.Acked) != len(raws) {
 		t.Fatalf("ingest: %v", err)
 	}
 	var accounts []string
