@@ -19,6 +19,17 @@ const (
 
 	// transportMaxPool is how many idle connections a transport keeps per peer.
 	transportMaxPool = 3
+
+	// transportMaxInFlight of 1 turns raft's pipelined replication off. In
+	// hashicorp/raft v1.8.0 the pipeline can deadlock: when a follower answers
+	// Success=false the decoder goroutine exits, the next send parks on the
+	// pipeline's unbuffered in-progress channel while the response reader parks
+	// on the done channel nobody reads, and the pipeline's Close is deferred
+	// behind that send. The follower then gets heartbeats but never another
+	// entry, and raft.Shutdown waits for the stuck goroutine forever. Entries
+	// are batched per Raft log entry and the group batches appends, so one
+	// outstanding AppendEntries per follower costs little.
+	transportMaxInFlight = 1
 )
 
 // Transport returns a raft.NetworkTransport for group over Layer(group).
@@ -34,9 +45,10 @@ func (m *Mux) Transport(group uint32, timeout time.Duration) (*raft.NetworkTrans
 		return nil, fmt.Errorf("cannot create raft transport: %w", err)
 	}
 	return raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
-		Stream:  l,
-		MaxPool: transportMaxPool,
-		Timeout: timeout,
+		Stream:          l,
+		MaxPool:         transportMaxPool,
+		MaxRPCsInFlight: transportMaxInFlight,
+		Timeout:         timeout,
 		Logger: &hcLogger{
 			base:   m.logger.With("raft_group", group),
 			name:   "raft-net",
