@@ -81,7 +81,9 @@ var parsers fastjson.ParserPool
 // them. readOnly is "true" or "false" from a JSON boolean (as CloudTrail
 // writes it) or from the strings "true"/"false" in any case, else "".
 // resources[] gives one Resource per element with an ARN (or ARNPrefix) or a
-// type. username follows the Username rule documented at username.
+// type. username follows the Username rule documented at username. Columns
+// says whether the extracted fields are the record's own columns (see
+// ColumnsExact).
 func Parse(raw []byte, now time.Time) (*cairnv1.Event, error) {
 	if len(raw) > MaxEventSize {
 		return nil, reject(ErrTooLarge, nil, "event is %d bytes; the limit is %d", len(raw), MaxEventSize)
@@ -120,6 +122,7 @@ type record struct {
 	uiPrincipalID, uiARN, uiAccountID, uiAccessKey        *fastjson.Value
 	uiUserName, uiInvokedBy, uiSessionContext             *fastjson.Value
 	hasRecords                                            bool   // a "Records" key: a whole log file was sent
+	columnVariant                                         bool   // a key isColumnVariant reports
 	dup                                                   string // first keyed field seen twice
 }
 
@@ -160,6 +163,9 @@ func (r *record) read(obj *fastjson.Object) {
 			r.hasRecords = true
 			return
 		default:
+			if isColumnVariant(k) {
+				r.columnVariant = true
+			}
 			return
 		}
 		r.set(slot, name, v)
@@ -385,6 +391,7 @@ func (r *record) extract(raw []byte, now time.Time) (*cairnv1.Event, error) {
 		ErrorCode:         str(fErrorCode),
 		SourceIp:          str(fSourceIP),
 		EventCategory:     str(fEventCategory),
+		Columns:           r.columns(names[fEventName] != "eventName" || names[fEventSource] != "eventSource", timeText),
 	}
 	if nres > 0 {
 		ev.Resources = make([]*cairnv1.Resource, 0, nres)

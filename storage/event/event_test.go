@@ -62,6 +62,7 @@ func TestParseFixtures(t *testing.T) {
 			ReadOnly:          "false",
 			SourceIp:          "198.51.100.23",
 			EventCategory:     "Management",
+			Columns:           ColumnsExact | HasRecipientAccountID | HasAWSRegion | HasSourceIPAddress,
 		},
 	}, {
 		// Username of an assumed role is its session name, as in LookupEvents;
@@ -83,6 +84,7 @@ func TestParseFixtures(t *testing.T) {
 				{Name: "arn:aws:s3:::orders-archive-prod/2024/03/05/batch-0042.parquet", Type: "AWS::S3::Object"},
 				{Name: "arn:aws:s3:::orders-archive-prod", Type: "AWS::S3::Bucket"},
 			},
+			Columns: ColumnsExact | HasRecipientAccountID | HasAWSRegion | HasSourceIPAddress,
 		},
 	}, {
 		// An AWS service has no accountId: the account is recipientAccountId,
@@ -102,6 +104,7 @@ func TestParseFixtures(t *testing.T) {
 			Resources: []*cairnv1.Resource{
 				{Name: "arn:aws:iam::210987654321:role/order-ingest-exec", Type: "AWS::IAM::Role"},
 			},
+			Columns: ColumnsExact | HasRecipientAccountID | HasAWSRegion | HasSourceIPAddress,
 		},
 	}, {
 		// An Insights event has no userIdentity; its eventName and eventSource
@@ -130,6 +133,7 @@ func TestParseFixtures(t *testing.T) {
 			Username:          "legacy-admin",
 			AccessKeyId:       "AKIAXQ4EXAMPLEOLD002",
 			SourceIp:          "192.0.2.44",
+			Columns:           ColumnsExact | HasAWSRegion | HasSourceIPAddress,
 		},
 	}, {
 		// The root user has no userName; LookupEvents calls it "root".
@@ -145,6 +149,7 @@ func TestParseFixtures(t *testing.T) {
 			ReadOnly:          "false",
 			SourceIp:          "198.51.100.201",
 			EventCategory:     "Management",
+			Columns:           ColumnsExact | HasRecipientAccountID | HasAWSRegion | HasSourceIPAddress,
 		},
 	}, {
 		// A federated user, an error, readOnly as a string, and an eventTime

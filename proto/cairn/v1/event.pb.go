@@ -112,6 +112,11 @@ type Event struct {
 	// event_category is Management, Data, Insight, NetworkActivity...; "" when absent.
 	EventCategory string      `protobuf:"bytes,13,opt,name=event_category,json=eventCategory,proto3" json:"event_category,omitempty"`
 	Resources     []*Resource `protobuf:"bytes,14,rep,name=resources,proto3" json:"resources,omitempty"`
+	// columns says how far the fields above are the record's own top-level
+	// columns as a query reads them, so that a query over those columns alone
+	// can be answered without parsing raw. A bit set of the Columns* constants
+	// of storage/event; 0 when unknown.
+	Columns       uint32 `protobuf:"varint,15,opt,name=columns,proto3" json:"columns,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -244,6 +249,13 @@ func (x *Event) GetResources() []*Resource {
 	return nil
 }
 
+func (x *Event) GetColumns() uint32 {
+	if x != nil {
+		return x.Columns
+	}
+	return 0
+}
+
 // Resource is one element of the record's resources[] array.
 type Resource struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -365,7 +377,7 @@ var File_cairn_v1_event_proto protoreflect.FileDescriptor
 
 const file_cairn_v1_event_proto_rawDesc = "" +
 	"\n" +
-	"\x14cairn/v1/event.proto\x12\bcairn.v1\"\xcb\x03\n" +
+	"\x14cairn/v1/event.proto\x12\bcairn.v1\"\xe5\x03\n" +
 	"\x05Event\x12\x10\n" +
 	"\x03raw\x18\x01 \x01(\fR\x03raw\x12\x19\n" +
 	"\bevent_id\x18\x02 \x01(\tR\aeventId\x12/\n" +
@@ -383,7 +395,8 @@ const file_cairn_v1_event_proto_rawDesc = "" +
 	"error_code\x18\v \x01(\tR\terrorCode\x12\x1b\n" +
 	"\tsource_ip\x18\f \x01(\tR\bsourceIp\x12%\n" +
 	"\x0eevent_category\x18\r \x01(\tR\reventCategory\x120\n" +
-	"\tresources\x18\x0e \x03(\v2\x12.cairn.v1.ResourceR\tresources\"2\n" +
+	"\tresources\x18\x0e \x03(\v2\x12.cairn.v1.ResourceR\tresources\x12\x18\n" +
+	"\acolumns\x18\x0f \x01(\rR\acolumns\"2\n" +
 	"\bResource\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
 	"\x04type\x18\x02 \x01(\tR\x04type\"o\n" +
