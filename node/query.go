@@ -13,6 +13,7 @@ import (
 	cairnv1 "github.com/cairn-lake/cairn/proto/cairn/v1"
 	"github.com/cairn-lake/cairn/query"
 	"github.com/cairn-lake/cairn/storage"
+	"github.com/cairn-lake/cairn/storage/event"
 )
 
 // rowsPerMessage is how many rows one QueryResponse carries.
@@ -157,16 +158,46 @@ func (n *Node) localShardQuery(ctx context.Context, req *cairnv1.ShardQueryReque
 	}
 	q.Prefilter = prefilter(prune.Eq)
 	partial := plan.NewPartial()
-	var checked int
-	stats, err := db.ScanEvents(q, func(raw []byte) (bool, error) {
-		if checked++; checked%4096 == 0 && ctx.Err() != nil {
-			return false, ctx.Err()
-		}
-		if err := partial.Add(raw); err != nil {
-			return false, err
-		}
-		return !partial.Done(), nil
-	})
+	var (
+		checked int
+		stats   storage.ScanStats
+	)
+	if plan.NeedsRecord() {
+		stats, err = db.ScanEvents(q, func(raw []byte) (bool, error) {
+			if checked++; checked%4096 == 0 && ctx.Err() != nil {
+				return false, ctx.Err()
+			}
+			if err := partial.Add(raw); err != nil {
+				return false, err
+			}
+			return !partial.Done(), nil
+		})
+	} else {
+		// The query reads only columns the summaries hold: evaluate it on
+		// them, and on the raw record only where a summary does not hold
+		// the record's own columns exactly.
+		var qf query.Fields
+		stats, err = db.ScanFields(q, func(f *storage.Fields, raw func() ([]byte, error)) (bool, error) {
+			if checked++; checked%4096 == 0 && ctx.Err() != nil {
+				return false, ctx.Err()
+			}
+			if f.Columns&event.ColumnsExact == 0 {
+				b, err := raw()
+				if err == nil {
+					err = partial.Add(b)
+				}
+				if err != nil {
+					return false, err
+				}
+				return !partial.Done(), nil
+			}
+			setQueryFields(&qf, f)
+			if err := partial.AddFields(&qf); err != nil {
+				return false, err
+			}
+			return !partial.Done(), nil
+		})
+	}
 	if err != nil {
 		return nil, fmt.Errorf("shard %d: %w", req.Shard, err)
 	}
@@ -175,6 +206,31 @@ func (n *Node) localShardQuery(ctx context.Context, req *cairnv1.ShardQueryReque
 		return nil, fmt.Errorf("shard %d: %w", req.Shard, err)
 	}
 	return &cairnv1.ShardQueryResponse{Partial: enc, EventsScanned: stats.Events, BytesRead: stats.BytesRead}, nil
+}
+
+// setQueryFields sets qf to the columns f gives (f.Columns has
+// event.ColumnsExact); a column f's Columns says is absent is NULL (nil).
+func setQueryFields(qf *query.Fields, f *storage.Fields) {
+	has := func(bit uint32, b []byte) []byte {
+		switch {
+		case f.Columns&bit == 0:
+			return nil
+		case b == nil:
+			return []byte{}
+		}
+		return b
+	}
+	*qf = query.Fields{
+		EventTime:          f.EventTime,
+		EventID:            f.EventID,
+		EventName:          f.EventName,
+		EventSource:        f.EventSource,
+		RecipientAccountID: has(event.HasRecipientAccountID, f.Account),
+		AWSRegion:          has(event.HasAWSRegion, f.Region),
+		ErrorCode:          has(event.HasErrorCode, f.ErrorCode),
+		SourceIPAddress:    has(event.HasSourceIPAddress, f.SourceIP),
+		ReadOnly:           f.ReadOnly,
+	}
 }
 
 // prefilter turns the plan's equality conditions on attributes the

@@ -72,6 +72,8 @@ type Plan struct {
 
 	prune Prune
 	fp    uint64
+	// needsRecord: a column outside Fields is read (see NeedsRecord).
+	needsRecord bool
 }
 
 type orderKey struct {

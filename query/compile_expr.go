@@ -285,6 +285,9 @@ func (c *compiler) ident(e *sql.Ident, sc *scope) expr {
 		}
 		c.fail(e.Pos, "%s", msg)
 	}
+	if col.field == noField || len(e.Parts) > 1 {
+		c.plan.needsRecord = true
+	}
 	var x expr = &columnExpr{col: col, t: col.typ}
 	for _, f := range e.Parts[1:] {
 		x = c.field(x, f, e.Pos)

@@ -63,6 +63,7 @@ func (c *compiler) union() *Plan {
 			c.fail(s.Pos, "each SELECT of a UNION must have %d columns, like the first; this one has %d", len(p.outputs), len(br.outputs))
 		}
 		p.branches = append(p.branches, br)
+		p.needsRecord = p.needsRecord || bc.plan.needsRecord
 	}
 	p.distinct = distinct
 	c.names()

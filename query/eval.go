@@ -14,10 +14,11 @@ import (
 // output row for ORDER BY keys that name output columns. A ctx belongs to one
 // Partial or Merger and is not safe for concurrent use.
 type ctx struct {
-	root *fastjson.Value // the record; nil after aggregation
-	raw  []byte          // the record's bytes
-	row  []Value         // after aggregation: group keys, then aggregate results
-	out  []Value         // output columns, once computed
+	root   *fastjson.Value // the record; nil after aggregation
+	raw    []byte          // the record's bytes
+	fields *Fields         // the event's fields, instead of root and raw
+	row    []Value         // after aggregation: group keys, then aggregate results
+	out    []Value         // output columns, once computed
 
 	// scratch parses JSON text held in values (json_extract on a map
 	// value, say). What it returns is valid only until its next use.
@@ -72,6 +73,9 @@ type columnExpr struct {
 }
 
 func (e *columnExpr) eval(c *ctx) Value {
+	if c.fields != nil && e.col.field != noField && len(e.steps) == 0 {
+		return c.fields.value(e.col.field)
+	}
 	if c.root == nil {
 		return c.fail("column %s read outside a record", e.col.name)
 	}

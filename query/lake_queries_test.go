@@ -71,7 +71,7 @@ func TestLakeStyleQueries(t *testing.T) {
 		}
 		// Every one of them gives the same rows split across shards.
 		if len(p.order) > 0 || p.global {
-			got, _ := runSplit(t, newRand(len(q.text)), p, raws)
+			got, _ := runSplit(t, newRand(len(q.text)), p, raws, nil)
 			if strings.Join(rowsJSON(got), "\n") != strings.Join(rowsJSON(rows), "\n") && !tiesPossible(q.text) {
 				t.Errorf("%s: split result differs:\n got %v\nwant %v", q.name, rowsJSON(got), rowsJSON(rows))
 			}

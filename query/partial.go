@@ -58,6 +58,12 @@ func (pa *Partial) Add(raw []byte) error {
 	c := &pa.c
 	c.root, c.raw = v, raw
 	defer func() { c.root, c.raw = nil, nil }()
+	return pa.addCurrent()
+}
+
+// addCurrent runs the plan on the event the context holds.
+func (pa *Partial) addCurrent() error {
+	c := &pa.c
 	p := pa.plan
 	if p.agg {
 		if !pa.match(p.where) {

@@ -37,6 +37,8 @@ type column struct {
 	hidden bool // not part of SELECT *
 	// special marks the columns computed from the whole record.
 	special specialCol
+	// field is the column's place in Fields; noField if Fields lacks it.
+	field fieldCol
 }
 
 type specialCol uint8
@@ -62,25 +64,25 @@ const (
 var columns = []column{
 	{name: "eventVersion", typ: tString},
 	{name: "userIdentity", typ: tStruct},
-	{name: "eventTime", typ: tTimestamp},
-	{name: "eventSource", typ: tString},
-	{name: "eventName", typ: tString},
-	{name: "awsRegion", typ: tString},
-	{name: "sourceIPAddress", typ: tString},
+	{name: "eventTime", typ: tTimestamp, field: fEventTime},
+	{name: "eventSource", typ: tString, field: fEventSource},
+	{name: "eventName", typ: tString, field: fEventName},
+	{name: "awsRegion", typ: tString, field: fAWSRegion},
+	{name: "sourceIPAddress", typ: tString, field: fSourceIPAddress},
 	{name: "userAgent", typ: tString},
-	{name: "errorCode", typ: tString},
+	{name: "errorCode", typ: tString, field: fErrorCode},
 	{name: "errorMessage", typ: tString},
 	{name: "requestParameters", typ: tMap},
 	{name: "responseElements", typ: tMap},
 	{name: "additionalEventData", typ: tMap},
 	{name: "requestID", typ: tString},
-	{name: "eventID", typ: tString},
-	{name: "readOnly", typ: tBool},
+	{name: "eventID", typ: tString, field: fEventID},
+	{name: "readOnly", typ: tBool, field: fReadOnly},
 	{name: "resources", typ: tArray},
 	{name: "eventType", typ: tString},
 	{name: "apiVersion", typ: tString},
 	{name: "managementEvent", typ: tBool},
-	{name: "recipientAccountId", typ: tString},
+	{name: "recipientAccountId", typ: tString, field: fRecipientAccountID},
 	{name: "serviceEventDetails", typ: tMap},
 	{name: "sharedEventID", typ: tString},
 	{name: "annotation", typ: tString},

@@ -166,23 +166,29 @@ func (g *queryGen) query() genQuery {
 }
 
 // runSplit runs p over raws split at random into 1 to 8 parts: a Partial
-// per part (stopping at Done), merged in random order.
-func runSplit(t *testing.T, r *rand.Rand, p *Plan, raws [][]byte) ([]Row, int) {
+// per part (stopping at Done), merged in random order. When p does not need
+// the record, the events with fields (fields[i] != nil; fields may be nil)
+// are given by their fields, as a shard gives them.
+func runSplit(t *testing.T, r *rand.Rand, p *Plan, raws [][]byte, fields []*Fields) ([]Row, int) {
 	t.Helper()
 	k := 1 + r.IntN(8)
-	parts := make([][][]byte, k)
-	for _, raw := range raws {
+	parts := make([][]int, k)
+	for j := range raws {
 		i := r.IntN(k)
-		parts[i] = append(parts[i], raw)
+		parts[i] = append(parts[i], j)
 	}
 	var encs [][]byte
 	for _, part := range parts {
 		pa := p.NewPartial()
-		for _, raw := range part {
+		for _, j := range part {
 			if pa.Done() {
 				break
 			}
-			if err := pa.Add(raw); err != nil {
+			if fields != nil && fields[j] != nil && !p.NeedsRecord() {
+				if err := pa.AddFields(fields[j]); err != nil {
+					t.Fatalf("AddFields: %v", err)
+				}
+			} else if err := pa.Add(raws[j]); err != nil {
 				t.Fatalf("Add: %v", err)
 			}
 		}
@@ -229,12 +235,19 @@ func TestSplitInvariance(t *testing.T) {
 	if testing.Short() {
 		n = 150
 	}
+	fields := make([]*Fields, len(raws))
+	for i, raw := range raws {
+		fields[i] = fieldsOf(t, raw)
+	}
 	r := rand.New(rand.NewPCG(7, 7))
 	g := &queryGen{r: r, names: names}
-	nonEmpty := 0
+	nonEmpty, onFields := 0, 0
 	for i := 0; i < n; i++ {
 		q := g.query()
 		p := mustCompile(t, q.String())
+		if !p.NeedsRecord() {
+			onFields++
+		}
 		want, err := Execute(p, raws)
 		if err != nil {
 			t.Fatalf("%s: %v", q, err)
@@ -242,7 +255,7 @@ func TestSplitInvariance(t *testing.T) {
 		if len(want) > 0 {
 			nonEmpty++
 		}
-		got, k := runSplit(t, r, p, raws)
+		got, k := runSplit(t, r, p, raws, fields)
 		w, gs := rowsJSON(want), rowsJSON(got)
 		switch {
 		case q.ordered:
@@ -272,6 +285,9 @@ func TestSplitInvariance(t *testing.T) {
 	}
 	if nonEmpty < n/2 {
 		t.Errorf("only %d of %d random queries returned rows; the generator is too selective", nonEmpty, n)
+	}
+	if onFields < n/10 {
+		t.Errorf("only %d of %d random queries ran on event fields", onFields, n)
 	}
 }
 

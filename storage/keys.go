@@ -68,6 +68,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 
 	cairnv1 "github.com/cairn-lake/cairn/proto/cairn/v1"
 )
@@ -146,7 +147,23 @@ func appendEventKey(dst []byte, k eventKey) []byte {
 
 // parseEventKey parses a whole key built by appendEventKey.
 func parseEventKey(src []byte) (eventKey, error) {
-	var k eventKey
+	b, err := splitEventKey(src)
+	if err != nil {
+		return eventKey{}, err
+	}
+	return eventKey{account: string(b.account), region: string(b.region), eventTime: b.eventTime, eventID: string(b.eventID)}, nil
+}
+
+// eventKeyBytes is an event key split into fields that alias the key.
+type eventKeyBytes struct {
+	account, region []byte
+	eventTime       int64
+	eventID         []byte
+}
+
+// splitEventKey parses a whole key built by appendEventKey without copying.
+func splitEventKey(src []byte) (eventKeyBytes, error) {
+	var k eventKeyBytes
 	if len(src) < 1 || src[0] != prefixEvent {
 		return k, fmt.Errorf("cannot parse event key %q: %w", src, errBadKey)
 	}
@@ -154,10 +171,10 @@ func parseEventKey(src []byte) (eventKey, error) {
 	if err != nil {
 		return k, fmt.Errorf("cannot parse event key %q: %w", src, err)
 	}
-	if k.account, rest, err = parseString(rest); err != nil {
+	if k.account, rest, err = parseBytes(rest); err != nil {
 		return k, fmt.Errorf("cannot parse event key %q: %w", src, err)
 	}
-	if k.region, rest, err = parseString(rest); err != nil {
+	if k.region, rest, err = parseBytes(rest); err != nil {
 		return k, fmt.Errorf("cannot parse event key %q: %w", src, err)
 	}
 	if k.eventTime, rest, err = parseTime(rest); err != nil {
@@ -166,7 +183,7 @@ func parseEventKey(src []byte) (eventKey, error) {
 	if dayOf(k.eventTime) != day {
 		return k, fmt.Errorf("cannot parse event key %q: day does not match eventTime: %w", src, errBadKey)
 	}
-	k.eventID = string(rest)
+	k.eventID = rest
 	return k, nil
 }
 
@@ -345,11 +362,17 @@ func appendString(dst []byte, s string) []byte {
 }
 
 func parseString(src []byte) (s string, rest []byte, err error) {
+	b, rest, err := parseBytes(src)
+	return string(b), rest, err
+}
+
+// parseBytes is parseString without the copy: b aliases src.
+func parseBytes(src []byte) (b, rest []byte, err error) {
 	n := bytes.IndexByte(src, 0)
 	if n < 0 {
-		return "", src, fmt.Errorf("cannot parse string: no terminator: %w", errBadKey)
+		return nil, src, fmt.Errorf("cannot parse string: no terminator: %w", errBadKey)
 	}
-	return string(src[:n]), src[n+1:], nil
+	return src[:n], src[n+1:], nil
 }
 
 // summary is a decoded summary value: the lookup attributes of one event.
@@ -360,11 +383,14 @@ type summary struct {
 	readOnly                                                           []byte // "true", "false" or empty
 	resources                                                          []byte // encoded; see hasResource
 	nResources                                                         uint64
+	columns                                                            uint32 // Event.Columns
 }
 
 // appendSummary appends e's summary: eventName, eventSource, username,
 // accessKeyId, errorCode, sourceIPAddress, readOnly, each as uvarint length |
-// bytes, then uvarint n | n × (name, type) for resources[].
+// bytes, then uvarint n | n × (name, type) for resources[], then uvarint
+// columns (Event.Columns; summaries written before it existed end after the
+// resources and read as columns 0).
 func appendSummary(dst []byte, e *cairnv1.Event) []byte {
 	for _, f := range [...]string{e.EventName, e.EventSource, e.Username, e.AccessKeyId, e.ErrorCode, e.SourceIp, e.ReadOnly} {
 		dst = appendLenString(dst, f)
@@ -374,7 +400,7 @@ func appendSummary(dst []byte, e *cairnv1.Event) []byte {
 		dst = appendLenString(dst, r.GetName())
 		dst = appendLenString(dst, r.GetType())
 	}
-	return dst
+	return binary.AppendUvarint(dst, uint64(e.Columns))
 }
 
 // parseSummary decodes a whole value built by appendSummary. The result
@@ -400,8 +426,13 @@ func parseSummary(src []byte) (summary, error) {
 			return s, fmt.Errorf("cannot parse summary: %w", err)
 		}
 	}
+	s.resources = s.resources[:len(s.resources)-len(rest)]
 	if len(rest) != 0 {
-		return s, fmt.Errorf("cannot parse summary: trailing bytes: %w", errBadKey)
+		columns, k := binary.Uvarint(rest)
+		if k <= 0 || k != len(rest) || columns > math.MaxUint32 {
+			return s, fmt.Errorf("cannot parse summary: columns: %w", errBadKey)
+		}
+		s.columns = uint32(columns)
 	}
 	return s, nil
 }

@@ -250,8 +250,10 @@ func TestParseRejectsMalformedKeys(t *testing.T) {
 func TestSummaryRoundTrip(t *testing.T) {
 	e := &cairnv1.Event{EventName: "PutObject", EventSource: "s3.amazonaws.com", Username: "alice", AccessKeyId: "AKIAEXAMPLE",
 		ErrorCode: "AccessDenied", SourceIp: "203.0.113.7", ReadOnly: "false",
-		Resources: []*cairnv1.Resource{{Name: "arn:aws:s3:::b", Type: "AWS::S3::Bucket"}, {Name: "arn:aws:s3:::b/k", Type: "AWS::S3::Object"}}}
+		Resources: []*cairnv1.Resource{{Name: "arn:aws:s3:::b", Type: "AWS::S3::Bucket"}, {Name: "arn:aws:s3:::b/k", Type: "AWS::S3::Object"}},
+		Columns:   300}
 	enc := appendSummary(nil, e)
+	columnsLen := 2 // uvarint 300
 	s, err := parseSummary(enc)
 	if err != nil {
 		t.Fatal(err)
@@ -264,8 +266,16 @@ func TestSummaryRoundTrip(t *testing.T) {
 	if !s.hasResource(0, "arn:aws:s3:::b/k") || !s.hasResource(1, "AWS::S3::Bucket") || s.hasResource(0, "AWS::S3::Bucket") || s.hasResource(1, "x") {
 		t.Fatal("hasResource answers wrong")
 	}
+	if s.columns != e.Columns {
+		t.Fatalf("columns %d, want %d", s.columns, e.Columns)
+	}
+	// A summary written before columns existed ends after the resources.
+	old, err := parseSummary(enc[:len(enc)-columnsLen])
+	if err != nil || old.columns != 0 || !old.hasResource(0, "arn:aws:s3:::b/k") {
+		t.Fatalf("summary without columns: %+v, %v", old, err)
+	}
 	for cut := range len(enc) {
-		if _, err := parseSummary(enc[:cut]); err == nil {
+		if _, err := parseSummary(enc[:cut]); err == nil && cut != len(enc)-columnsLen {
 			t.Fatalf("summary cut at %d parsed", cut)
 		}
 	}

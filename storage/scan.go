@@ -108,7 +108,7 @@ type Prefilter struct {
 }
 
 // admits reports whether an event with key k and summary s may match.
-func (p *Prefilter) admits(k eventKey, s *summary) bool {
+func (p *Prefilter) admits(k *eventKeyBytes, s *summary) bool {
 	return oneOf(p.EventIDs, k.eventID) && oneOf(p.Regions, k.region) &&
 		oneOf(p.EventNames, s.eventName) && oneOf(p.EventSources, s.eventSource) &&
 		oneOf(p.AccessKeyIDs, s.accessKeyID) && oneOf(p.ErrorCodes, s.errorCode) && oneOf(p.SourceIPs, s.sourceIP)
@@ -130,7 +130,7 @@ func oneOf[T string | []byte](vals []string, v T) bool {
 // ScanStats describe the work of one scan.
 type ScanStats struct {
 	Events    uint64 // events passed to fn
-	BytesRead uint64 // their raw bytes
+	BytesRead uint64 // the raw bytes and summaries read for them
 }
 
 // ScanEvents calls fn with the raw bytes of every stored event q selects,
@@ -140,16 +140,133 @@ type ScanStats struct {
 // reads only the raw bytes of the events the prefilter admits.
 func (db *DB) ScanEvents(q ScanQuery, fn func(raw []byte) (more bool, err error)) (ScanStats, error) {
 	var stats ScanStats
+	err := db.scan(q, q.Prefilter != nil, func(c *scanCursor) (bool, error) {
+		raw, err := c.raw()
+		if err != nil {
+			return false, err
+		}
+		stats.Events++
+		stats.BytesRead += uint64(len(raw))
+		return fn(raw)
+	})
+	return stats, err
+}
+
+// Fields is a stored event as its summary and key give it, without its raw
+// record. The byte slices alias the scan's buffers and are valid only during
+// the call that gets them.
+type Fields struct {
+	Account, Region, EventID                              []byte
+	EventTime                                             int64 // unix nanoseconds
+	EventName, EventSource, ErrorCode, SourceIP, ReadOnly []byte
+	// Columns is the event's Event.Columns: whether these fields are the
+	// record's own columns (see storage/event.ColumnsExact). It is 0 for
+	// events stored before summaries carried it.
+	Columns uint32
+}
+
+// ScanFields is ScanEvents over the summaries: fn gets the Fields of every
+// stored event q selects, in the same order, and raw, which reads the
+// event's raw bytes (valid only during the call) for when the fields are not
+// enough. Reading summaries instead of records makes a scan several times
+// cheaper.
+func (db *DB) ScanFields(q ScanQuery, fn func(f *Fields, raw func() ([]byte, error)) (more bool, err error)) (ScanStats, error) {
+	var (
+		stats ScanStats
+		f     Fields
+		c     *scanCursor
+	)
+	raw := func() ([]byte, error) {
+		b, err := c.raw()
+		stats.BytesRead += uint64(len(b))
+		return b, err
+	}
+	err := db.scan(q, true, func(cur *scanCursor) (bool, error) {
+		c = cur
+		s := &c.summary
+		f = Fields{Account: c.key.account, Region: c.key.region, EventID: c.key.eventID, EventTime: c.key.eventTime,
+			EventName: s.eventName, EventSource: s.eventSource, ErrorCode: s.errorCode, SourceIP: s.sourceIP,
+			ReadOnly: s.readOnly, Columns: s.columns}
+		stats.Events++
+		stats.BytesRead += uint64(len(c.iter.Value()))
+		return fn(&f, raw)
+	})
+	return stats, err
+}
+
+// scanCursor is the event a scan is at.
+type scanCursor struct {
+	snap    *pebble.Snapshot
+	iter    *pebble.Iterator // over the event or the summary keyspace
+	key     eventKeyBytes    // aliases primary
+	primary []byte           // the event's primary key
+	summary summary          // when the scan walks summaries
+	onSum   bool
+
+	// rawIter reads raw records for a walk over summaries, over the same
+	// range of the event keyspace. Summaries and events share their key
+	// order, so it only ever seeks forward (which Pebble turns into Next
+	// where it can).
+	rawIter            *pebble.Iterator
+	rawLower, rawUpper []byte
+}
+
+// raw returns the event's raw bytes, valid until the cursor moves: the
+// iterator's value when the scan walks the events, else read from the
+// snapshot.
+func (c *scanCursor) raw() ([]byte, error) {
+	if !c.onSum {
+		raw, err := c.iter.ValueAndErr()
+		if err != nil {
+			return nil, fmt.Errorf("cannot scan events: %w", err)
+		}
+		return raw, nil
+	}
+	if c.rawIter == nil {
+		it, err := c.snap.NewIter(&pebble.IterOptions{LowerBound: c.rawLower, UpperBound: c.rawUpper})
+		if err != nil {
+			return nil, fmt.Errorf("cannot scan events: %w", err)
+		}
+		c.rawIter = it
+	}
+	if !c.rawIter.SeekGE(c.primary) || !bytes.Equal(c.rawIter.Key(), c.primary) {
+		err := c.rawIter.Error()
+		if err == nil {
+			err = ErrNotFound
+		}
+		return nil, fmt.Errorf("cannot scan events: read %s/%s: %w", c.key.account, c.key.eventID, err)
+	}
+	raw, err := c.rawIter.ValueAndErr()
+	if err != nil {
+		return nil, fmt.Errorf("cannot scan events: read %s/%s: %w", c.key.account, c.key.eventID, err)
+	}
+	return raw, nil
+}
+
+// closeRaw closes the raw-record iterator of the range that ends.
+func (c *scanCursor) closeRaw() error {
+	if c.rawIter == nil {
+		return nil
+	}
+	err := c.rawIter.Close()
+	c.rawIter = nil
+	return err
+}
+
+// scan walks the events q selects in the events or, with summaries, the
+// summary keyspace, and calls visit for each one that is in q's time range
+// and that q's prefilter admits.
+func (db *DB) scan(q ScanQuery, summaries bool, visit func(*scanCursor) (bool, error)) error {
 	release, err := db.acquire()
 	if err != nil {
-		return stats, err
+		return err
 	}
 	defer release()
 	snap := db.pdb.NewSnapshot()
 	defer snap.Close()
 
 	prefix := prefixEvent
-	if q.Prefilter != nil {
+	if summaries {
 		prefix = prefixSummary
 	}
 	lower, upper := []byte{prefix}, keyUpperBound([]byte{prefix})
@@ -168,12 +285,12 @@ func (db *DB) ScanEvents(q ScanQuery, fn func(raw []byte) (more bool, err error)
 		first, last := dayOf(q.From), dayOf(q.To-1)
 		if q.From == 0 {
 			if first, err = db.firstDay(snap); err != nil {
-				return stats, err
+				return err
 			}
 		}
 		if q.To == 0 {
 			if last, err = db.lastDay(snap); err != nil {
-				return stats, err
+				return err
 			}
 		}
 		for day := first; day <= last; day++ {
@@ -183,50 +300,54 @@ func (db *DB) ScanEvents(q ScanQuery, fn func(raw []byte) (more bool, err error)
 			}
 		}
 	}
+	c := &scanCursor{snap: snap, onSum: summaries}
 	for _, r := range ranges {
-		more, err := db.scanRange(snap, r[0], r[1], q, &stats, fn)
+		more, err := scanRange(c, r[0], r[1], q, visit)
 		if err != nil || !more {
-			return stats, err
+			return err
 		}
 	}
-	return stats, nil
+	return nil
 }
 
-func (db *DB) scanRange(snap *pebble.Snapshot, lower, upper []byte, q ScanQuery, stats *ScanStats, fn func([]byte) (bool, error)) (bool, error) {
-	iter, err := snap.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: upper})
+func scanRange(c *scanCursor, lower, upper []byte, q ScanQuery, visit func(*scanCursor) (bool, error)) (bool, error) {
+	iter, err := c.snap.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: upper})
 	if err != nil {
 		return false, fmt.Errorf("cannot scan events: %w", err)
 	}
 	defer iter.Close()
-	var key []byte
+	c.iter = iter
+	if c.onSum {
+		c.rawLower = append(append(c.rawLower[:0], lower...), upper...)
+		c.rawLower, c.rawUpper = c.rawLower[:len(lower)], c.rawLower[len(lower):]
+		// The same range of the event keyspace: the upper bound of every
+		// summary may be 0x12, which becomes the event keyspace's 0x11.
+		c.rawLower[0] -= prefixSummary - prefixEvent
+		c.rawUpper[0] -= prefixSummary - prefixEvent
+		defer c.closeRaw()
+	}
 	for valid := iter.First(); valid; valid = iter.Next() {
-		key = append(key[:0], iter.Key()...)
-		key[0] = prefixEvent // a summary key is the primary key under another prefix
-		k, err := parseEventKey(key)
-		if err != nil {
+		c.primary = append(c.primary[:0], iter.Key()...)
+		c.primary[0] = prefixEvent // a summary key is the primary key under another prefix
+		if c.key, err = splitEventKey(c.primary); err != nil {
 			return false, fmt.Errorf("cannot scan events: %w", err)
 		}
-		if (q.From != 0 && k.eventTime < q.From) || (q.To != 0 && k.eventTime >= q.To) {
+		if (q.From != 0 && c.key.eventTime < q.From) || (q.To != 0 && c.key.eventTime >= q.To) {
 			continue
 		}
-		var raw []byte
-		if q.Prefilter != nil {
-			s, err := parseSummary(iter.Value())
+		if c.onSum {
+			v, err := iter.ValueAndErr()
+			if err == nil {
+				c.summary, err = parseSummary(v)
+			}
 			if err != nil {
 				return false, fmt.Errorf("cannot scan events: %w", err)
 			}
-			if !q.Prefilter.admits(k, &s) {
+			if q.Prefilter != nil && !q.Prefilter.admits(&c.key, &c.summary) {
 				continue
 			}
-			if raw, err = getCopy(snap, key); err != nil {
-				return false, fmt.Errorf("cannot scan events: read %s/%s: %w", k.account, k.eventID, err)
-			}
-		} else if raw, err = iter.ValueAndErr(); err != nil {
-			return false, fmt.Errorf("cannot scan events: %w", err)
 		}
-		stats.Events++
-		stats.BytesRead += uint64(len(raw))
-		more, err := fn(raw)
+		more, err := visit(c)
 		if err != nil || !more {
 			return false, err
 		}

@@ -93,11 +93,16 @@ func TestScanEventsBounds(t *testing.T) {
 	var events []*cairnv1.Event
 	for i := range 6 {
 		batch := g.batch(300)
-		for _, e := range batch {
+		for j, e := range batch {
 			e.EventTimeUnixNano += int64(i) * 24 * int64(time.Hour)
+			e.Columns = uint32(j % 32)
 		}
 		mustApply(t, db, uint64(i+1), batch...)
 		events = append(events, batch...)
+	}
+	byRaw := map[string]*cairnv1.Event{}
+	for _, e := range events {
+		byRaw[string(e.Raw)] = e
 	}
 	day := 24 * int64(time.Hour)
 	for _, q := range []ScanQuery{
@@ -127,11 +132,13 @@ func TestScanEventsBounds(t *testing.T) {
 			}
 		}
 		got := map[string]bool{}
+		var order []string
 		stats, err := db.ScanEvents(q, func(raw []byte) (bool, error) {
 			if got[string(raw)] {
 				t.Fatalf("%+v: an event came twice", q)
 			}
 			got[string(raw)] = true
+			order = append(order, string(raw))
 			return true, nil
 		})
 		if err != nil {
@@ -144,6 +151,30 @@ func TestScanEventsBounds(t *testing.T) {
 			if !got[raw] {
 				t.Fatalf("%+v: an event is missing", q)
 			}
+		}
+
+		// ScanFields visits the same events in the same order, with their
+		// fields, and reads their raw bytes on request.
+		var i int
+		fstats, err := db.ScanFields(q, func(f *Fields, raw func() ([]byte, error)) (bool, error) {
+			e := byRaw[order[i]]
+			gotF := []string{string(f.Account), string(f.Region), string(f.EventID), string(f.EventName), string(f.EventSource),
+				string(f.ErrorCode), string(f.SourceIP), string(f.ReadOnly)}
+			wantF := []string{e.Account, e.Region, e.EventId, e.EventName, e.EventSource, e.ErrorCode, e.SourceIp, e.ReadOnly}
+			if !slices.Equal(gotF, wantF) || f.EventTime != e.EventTimeUnixNano || f.Columns != e.Columns {
+				t.Fatalf("%+v: event %d: fields %q %d %d, want %q %d %d", q, i, gotF, f.EventTime, f.Columns, wantF, e.EventTimeUnixNano, e.Columns)
+			}
+			if i%7 == 0 {
+				b, err := raw()
+				if err != nil || string(b) != order[i] {
+					t.Fatalf("%+v: event %d: raw() = %.40q, %v", q, i, b, err)
+				}
+			}
+			i++
+			return true, nil
+		})
+		if err != nil || i != len(order) || fstats.Events != uint64(len(order)) {
+			t.Fatalf("%+v: ScanFields: %d events (stats %d), %v; want %d", q, i, fstats.Events, err, len(order))
 		}
 	}
 	// Early stop.

@@ -46,7 +46,8 @@ func randomSQL(r *rand.Rand, accounts []string, start time.Time) string {
 	}
 	switch r.IntN(4) {
 	case 0:
-		key := []string{"eventName", "awsRegion", "recipientAccountId", "userIdentity.type", "date_trunc('day', eventTime)"}[r.IntN(5)]
+		keys := []string{"eventName", "awsRegion", "recipientAccountId", "userIdentity.type", "date_trunc('day', eventTime)", "errorCode", "sourceIPAddress", "readOnly"}
+		key := keys[r.IntN(len(keys))]
 		agg := []string{"count(*)", "count(DISTINCT sourceIPAddress)", "min(eventTime)", "max(eventTime)", "count(errorCode)"}[r.IntN(5)]
 		return fmt.Sprintf("SELECT %s AS k, %s AS v FROM events%s GROUP BY 1 ORDER BY 2 DESC, 1 ASC%s", key, agg, w, limit)
 	case 1:

@@ -1,0 +1,95 @@
+package query
+
+import "fmt"
+
+// Fields is an event as a shard's summary of it gives it: the columns a
+// plan can read without the raw record. A plan for which NeedsRecord is
+// false reads no others, so Partial.AddFields evaluates it on Fields alone,
+// which is several times cheaper than parsing the record.
+//
+// A nil slice is NULL. The slices are not retained after AddFields returns.
+type Fields struct {
+	EventTime                       int64 // unix nanoseconds
+	EventID, EventName, EventSource []byte
+	RecipientAccountID, AWSRegion   []byte
+	ErrorCode, SourceIPAddress      []byte
+	ReadOnly                        []byte // "true" or "false"; anything else is NULL
+}
+
+// fieldCol names the columns Fields holds; noField is every other column.
+type fieldCol uint8
+
+const (
+	noField fieldCol = iota
+	fEventTime
+	fEventID
+	fEventName
+	fEventSource
+	fRecipientAccountID
+	fAWSRegion
+	fErrorCode
+	fSourceIPAddress
+	fReadOnly
+)
+
+// value returns the column col of f.
+func (f *Fields) value(col fieldCol) Value {
+	var b []byte
+	switch col {
+	case fEventTime:
+		return tsValue(f.EventTime)
+	case fReadOnly:
+		switch string(f.ReadOnly) {
+		case "true":
+			return BoolValue(true)
+		case "false":
+			return BoolValue(false)
+		}
+		return nullValue
+	case fEventID:
+		b = f.EventID
+	case fEventName:
+		b = f.EventName
+	case fEventSource:
+		b = f.EventSource
+	case fRecipientAccountID:
+		b = f.RecipientAccountID
+	case fAWSRegion:
+		b = f.AWSRegion
+	case fErrorCode:
+		b = f.ErrorCode
+	case fSourceIPAddress:
+		b = f.SourceIPAddress
+	default:
+		return nullValue
+	}
+	if b == nil {
+		return nullValue
+	}
+	return StringValue(string(b))
+}
+
+// NeedsRecord reports whether the plan reads anything of an event that
+// Fields does not hold, so that it must be given raw records (Add) rather
+// than Fields (AddFields).
+func (p *Plan) NeedsRecord() bool { return p.needsRecord }
+
+// AddFields is Add for an event given by its Fields. The plan must not need
+// the record (NeedsRecord); if it does, AddFields returns an ErrEval error.
+func (pa *Partial) AddFields(f *Fields) error {
+	if pa.err != nil {
+		return pa.err
+	}
+	if pa.plan.needsRecord {
+		pa.err = fmt.Errorf("%w: the query reads columns an event's fields do not hold", ErrEval)
+		return pa.err
+	}
+	pa.stats.Seen++
+	if pa.done {
+		return nil
+	}
+	c := &pa.c
+	c.fields = f
+	defer func() { c.fields = nil }()
+	return pa.addCurrent()
+}
