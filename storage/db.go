@@ -20,6 +20,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 
@@ -51,6 +52,10 @@ type DB struct {
 	accountsMu     sync.Mutex
 	accounts       map[string]struct{} // nil until loaded
 	accountsSorted []string            // a sorted copy, nil when stale
+
+	logger *slog.Logger
+	// compacting is set while a compaction after a retention cut runs.
+	compacting atomic.Bool
 }
 
 // NewCache returns a block cache shared by every DB of a node. The caller
@@ -79,7 +84,7 @@ func Open(dir string, opts Options) (*DB, error) {
 		// when its FS option is nil; DiskUsage reads the files directly.
 		fs = vfs.Default
 	}
-	db := &DB{dir: dir, fs: fs, stalls: &stallCounter{}}
+	db := &DB{dir: dir, fs: fs, stalls: &stallCounter{}, logger: opts.logger().With("dir", dir)}
 	db.life.idle.L = &db.life.mu
 	pdb, err := pebble.Open(dir, opts.pebbleOptions(dir, cache, db.stalls))
 	if err != nil {

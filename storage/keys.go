@@ -384,13 +384,15 @@ type summary struct {
 	resources                                                          []byte // encoded; see hasResource
 	nResources                                                         uint64
 	columns                                                            uint32 // Event.Columns
+	category                                                           []byte // eventCategory
 }
 
 // appendSummary appends e's summary: eventName, eventSource, username,
 // accessKeyId, errorCode, sourceIPAddress, readOnly, each as uvarint length |
 // bytes, then uvarint n | n × (name, type) for resources[], then uvarint
-// columns (Event.Columns; summaries written before it existed end after the
-// resources and read as columns 0).
+// columns (Event.Columns), then eventCategory as uvarint length | bytes.
+// Summaries written before the last two existed end early and read as
+// columns 0 and category "".
 func appendSummary(dst []byte, e *cairnv1.Event) []byte {
 	for _, f := range [...]string{e.EventName, e.EventSource, e.Username, e.AccessKeyId, e.ErrorCode, e.SourceIp, e.ReadOnly} {
 		dst = appendLenString(dst, f)
@@ -400,7 +402,8 @@ func appendSummary(dst []byte, e *cairnv1.Event) []byte {
 		dst = appendLenString(dst, r.GetName())
 		dst = appendLenString(dst, r.GetType())
 	}
-	return binary.AppendUvarint(dst, uint64(e.Columns))
+	dst = binary.AppendUvarint(dst, uint64(e.Columns))
+	return appendLenString(dst, e.EventCategory)
 }
 
 // parseSummary decodes a whole value built by appendSummary. The result
@@ -429,10 +432,18 @@ func parseSummary(src []byte) (summary, error) {
 	s.resources = s.resources[:len(s.resources)-len(rest)]
 	if len(rest) != 0 {
 		columns, k := binary.Uvarint(rest)
-		if k <= 0 || k != len(rest) || columns > math.MaxUint32 {
+		if k <= 0 || columns > math.MaxUint32 {
 			return s, fmt.Errorf("cannot parse summary: columns: %w", errBadKey)
 		}
-		s.columns = uint32(columns)
+		s.columns, rest = uint32(columns), rest[k:]
+	}
+	if len(rest) != 0 {
+		if s.category, rest, err = parseLenBytes(rest); err != nil {
+			return s, fmt.Errorf("cannot parse summary: category: %w", err)
+		}
+	}
+	if len(rest) != 0 {
+		return s, fmt.Errorf("cannot parse summary: trailing bytes: %w", errBadKey)
 	}
 	return s, nil
 }

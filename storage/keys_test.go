@@ -251,9 +251,9 @@ func TestSummaryRoundTrip(t *testing.T) {
 	e := &cairnv1.Event{EventName: "PutObject", EventSource: "s3.amazonaws.com", Username: "alice", AccessKeyId: "AKIAEXAMPLE",
 		ErrorCode: "AccessDenied", SourceIp: "203.0.113.7", ReadOnly: "false",
 		Resources: []*cairnv1.Resource{{Name: "arn:aws:s3:::b", Type: "AWS::S3::Bucket"}, {Name: "arn:aws:s3:::b/k", Type: "AWS::S3::Object"}},
-		Columns:   300}
+		Columns:   300, EventCategory: "Data"}
 	enc := appendSummary(nil, e)
-	columnsLen := 2 // uvarint 300
+	columnsLen := 2 + 1 + len("Data") // uvarint 300, then the category
 	s, err := parseSummary(enc)
 	if err != nil {
 		t.Fatal(err)
@@ -266,8 +266,12 @@ func TestSummaryRoundTrip(t *testing.T) {
 	if !s.hasResource(0, "arn:aws:s3:::b/k") || !s.hasResource(1, "AWS::S3::Bucket") || s.hasResource(0, "AWS::S3::Bucket") || s.hasResource(1, "x") {
 		t.Fatal("hasResource answers wrong")
 	}
-	if s.columns != e.Columns {
-		t.Fatalf("columns %d, want %d", s.columns, e.Columns)
+	if s.columns != e.Columns || string(s.category) != e.EventCategory {
+		t.Fatalf("columns %d category %q, want %d %q", s.columns, s.category, e.Columns, e.EventCategory)
+	}
+	// A summary written before the category existed ends after the columns.
+	if old, err := parseSummary(enc[:len(enc)-1-len("Data")]); err != nil || old.columns != e.Columns || len(old.category) != 0 {
+		t.Fatalf("summary without category: %+v, %v", old, err)
 	}
 	// A summary written before columns existed ends after the resources.
 	old, err := parseSummary(enc[:len(enc)-columnsLen])
@@ -275,7 +279,7 @@ func TestSummaryRoundTrip(t *testing.T) {
 		t.Fatalf("summary without columns: %+v, %v", old, err)
 	}
 	for cut := range len(enc) {
-		if _, err := parseSummary(enc[:cut]); err == nil && cut != len(enc)-columnsLen {
+		if _, err := parseSummary(enc[:cut]); err == nil && cut != len(enc)-columnsLen && cut != len(enc)-1-len("Data") {
 			t.Fatalf("summary cut at %d parsed", cut)
 		}
 	}

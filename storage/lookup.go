@@ -27,6 +27,8 @@ type LookupQuery struct {
 	After *Cursor
 	// Limit is the most events returned; it must be positive.
 	Limit int
+	// Retention, when not nil, skips the events it expires.
+	Retention *Retention
 }
 
 // Filter matches events whose attribute equals Value exactly: for
@@ -204,6 +206,9 @@ func (l *lookup) consider(c Cursor, region string, sum []byte) error {
 		return err
 	}
 	if !matches(l.q.Filters, c, &s) {
+		return nil
+	}
+	if l.q.Retention != nil && l.q.Retention.Expired(c.Account, string(s.category), c.Time) {
 		return nil
 	}
 	heap.Push(&l.top, Found{Cursor: c, Region: region})

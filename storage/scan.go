@@ -98,6 +98,8 @@ type ScanQuery struct {
 	// Prefilter, when not nil, skips events whose summary shows they cannot
 	// match, without reading their raw bytes.
 	Prefilter *Prefilter
+	// Retention, when not nil, skips the events it expires.
+	Retention *Retention
 }
 
 // Prefilter lists, per attribute, the values an event must have one of; a
@@ -209,6 +211,39 @@ type scanCursor struct {
 	// where it can).
 	rawIter            *pebble.Iterator
 	rawLower, rawUpper []byte
+
+	// The retention bounds of boundsOf, the account of the last event.
+	boundsOf []byte
+	lo, hi   int64
+}
+
+// retained reports whether r keeps the event.
+func (c *scanCursor) retained(r *Retention) (bool, error) {
+	if c.boundsOf == nil || !bytes.Equal(c.boundsOf, c.key.account) {
+		c.boundsOf = append(c.boundsOf[:0], c.key.account...)
+		c.lo, c.hi = r.bounds(string(c.key.account))
+	}
+	switch t := c.key.eventTime; {
+	case t >= c.hi:
+		return true, nil
+	case t < c.lo:
+		return false, nil
+	}
+	category := c.summary.category
+	if !c.onSum {
+		key := append([]byte(nil), c.primary...)
+		key[0] = prefixSummary
+		v, err := getCopy(c.snap, key)
+		if err != nil {
+			return false, fmt.Errorf("cannot scan events: summary of %s/%s: %w", c.key.account, c.key.eventID, err)
+		}
+		s, err := parseSummary(v)
+		if err != nil {
+			return false, fmt.Errorf("cannot scan events: %w", err)
+		}
+		category = s.category
+	}
+	return !r.Expired(string(c.key.account), string(category), c.key.eventTime), nil
 }
 
 // raw returns the event's raw bytes, valid until the cursor moves: the
@@ -344,6 +379,15 @@ func scanRange(c *scanCursor, lower, upper []byte, q ScanQuery, visit func(*scan
 				return false, fmt.Errorf("cannot scan events: %w", err)
 			}
 			if q.Prefilter != nil && !q.Prefilter.admits(&c.key, &c.summary) {
+				continue
+			}
+		}
+		if q.Retention != nil {
+			kept, err := c.retained(q.Retention)
+			if err != nil {
+				return false, err
+			}
+			if !kept {
 				continue
 			}
 		}

@@ -1,0 +1,258 @@
+package storage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+
+	"github.com/cockroachdb/pebble/v2"
+)
+
+// dayAccountPrefixes are the keyspaces whose keys begin day | account 0x00:
+// everything stored for an event. A retention cut deletes from all of them.
+var dayAccountPrefixes = []byte{prefixEvent, prefixSummary, prefixEventID, prefixIndex + byte(attrErrorCode)}
+
+// CutStats count what a retention cut deleted.
+type CutStats struct {
+	Events uint64 // events deleted
+	// Ranges is the number of (day, account) ranges deleted whole, with one
+	// range deletion per keyspace; Points the events deleted one by one
+	// (a day that its account's cutoff splits, or a category that expires
+	// before the account's others).
+	Ranges, Points uint64
+}
+
+// ApplyCut applies log entry index: it deletes every stored event that r
+// expires, with everything stored for it (summary, eventID and index
+// entries). It reads only this DB and r, so every replica deletes the same
+// events at the same index.
+//
+// Whole (day, account) ranges go with one range deletion per keyspace;
+// only where a cutoff falls inside a day, or categories expire at different
+// times, are events deleted one by one. The space is reclaimed by a
+// compaction of the deleted days that runs after the cut, in the
+// background.
+func (db *DB) ApplyCut(index uint64, r *Retention) (CutStats, error) {
+	var stats CutStats
+	release, err := db.acquire()
+	if err != nil {
+		return stats, err
+	}
+	defer release()
+	db.applyMu.Lock()
+	defer db.applyMu.Unlock()
+	if err := db.checkIndex(index); err != nil {
+		return stats, fmt.Errorf("cannot apply cut %d: %w", index, err)
+	}
+
+	b := db.pdb.NewBatch()
+	defer b.Close()
+	c := cutter{db: db, r: r, b: b, stats: &stats}
+	first, last, err := c.days()
+	if err == nil {
+		for day := first; day <= last && err == nil; day++ {
+			err = c.day(day)
+		}
+	}
+	if err != nil {
+		return stats, fmt.Errorf("cannot apply cut %d: %w", index, err)
+	}
+	count := db.events.Load() - min(stats.Events, db.events.Load())
+	if err := db.commitMeta(b, index, &count); err != nil {
+		return stats, fmt.Errorf("cannot apply cut %d: %w", index, err)
+	}
+	if stats.Events > 0 {
+		db.compactDaysAsync(first, last)
+	}
+	return stats, nil
+}
+
+// cutter is one ApplyCut.
+type cutter struct {
+	db    *DB
+	r     *Retention
+	b     *pebble.Batch
+	stats *CutStats
+	key   []byte // scratch
+}
+
+// days returns the days that may hold expired events: from the oldest
+// stored one to the day of the latest cutoff of any account (first > last
+// when there are none).
+func (c *cutter) days() (first, last int32, err error) {
+	snap := c.db.pdb.NewSnapshot()
+	defer snap.Close()
+	if first, err = c.db.firstDay(snap); err != nil {
+		return 0, 0, err
+	}
+	newest, err := c.db.lastDay(snap)
+	if err != nil {
+		return 0, 0, err
+	}
+	hi := int64(math.MinInt64)
+	for _, p := range c.r.rules.Policies {
+		_, h := c.r.bounds(p.Account)
+		hi = max(hi, h)
+	}
+	_, h := c.r.bounds("\x00no policy")
+	hi = max(hi, h)
+	if hi == math.MinInt64 {
+		return 1, 0, nil
+	}
+	return first, min(newest, dayOf(hi-1)), nil
+}
+
+// day cuts one day: account by account, as the eventID keyspace lists them.
+func (c *cutter) day(day int32) error {
+	start := appendDay([]byte{prefixEventID}, day)
+	iter, err := c.db.pdb.NewIter(&pebble.IterOptions{LowerBound: start, UpperBound: keyUpperBound(start)})
+	if err != nil {
+		return err
+	}
+	var accounts []string
+	for valid := iter.First(); valid; {
+		k, err := parseEventIDKey(iter.Key())
+		if err != nil {
+			return errors.Join(err, iter.Close())
+		}
+		accounts = append(accounts, k.account)
+		valid = iter.SeekGE(nextAccountKey(prefixEventID, day, k.account))
+	}
+	if err := errors.Join(iter.Error(), iter.Close()); err != nil {
+		return err
+	}
+	dayStart := int64(day) * nanosPerDay
+	for _, a := range accounts {
+		lo, hi := c.r.bounds(a)
+		switch {
+		case dayStart+nanosPerDay <= lo: // the whole day has expired
+			err = c.wholeDay(day, a)
+		case dayStart < hi: // some of it may have
+			err = c.someOfDay(day, a)
+		}
+		if err != nil {
+			return fmt.Errorf("account %s, day %d: %w", a, day, err)
+		}
+	}
+	return nil
+}
+
+// wholeDay deletes account's events of day with one range deletion per
+// keyspace, after counting them.
+func (c *cutter) wholeDay(day int32, account string) error {
+	lower := appendString(appendDay([]byte{prefixEventID}, day), account)
+	n, err := c.count(lower, nextAccountKey(prefixEventID, day, account))
+	if err != nil {
+		return err
+	}
+	for _, p := range dayAccountPrefixes {
+		lower := appendString(appendDay([]byte{p}, day), account)
+		if err := c.b.DeleteRange(lower, nextAccountKey(p, day, account), nil); err != nil {
+			return err
+		}
+	}
+	c.stats.Events += n
+	c.stats.Ranges++
+	return nil
+}
+
+// count returns the number of keys in [lower, upper).
+func (c *cutter) count(lower, upper []byte) (uint64, error) {
+	iter, err := c.db.pdb.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: upper})
+	if err != nil {
+		return 0, err
+	}
+	var n uint64
+	for valid := iter.First(); valid; valid = iter.Next() {
+		n++
+	}
+	return n, errors.Join(iter.Error(), iter.Close())
+}
+
+// someOfDay deletes, one by one, the events of account on day that have
+// expired, reading their categories from their summaries.
+func (c *cutter) someOfDay(day int32, account string) error {
+	lower := appendString(appendDay([]byte{prefixSummary}, day), account)
+	iter, err := c.db.pdb.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: nextAccountKey(prefixSummary, day, account)})
+	if err != nil {
+		return err
+	}
+	var primary []byte
+	for valid := iter.First(); valid; valid = iter.Next() {
+		primary = append(primary[:0], iter.Key()...)
+		primary[0] = prefixEvent
+		k, err := splitEventKey(primary)
+		if err != nil {
+			return errors.Join(err, iter.Close())
+		}
+		v, err := iter.ValueAndErr()
+		if err != nil {
+			return errors.Join(err, iter.Close())
+		}
+		s, err := parseSummary(v)
+		if err != nil {
+			return errors.Join(err, iter.Close())
+		}
+		if !c.r.Expired(account, string(s.category), k.eventTime) {
+			continue
+		}
+		if err := c.deleteEvent(primary, &k, &s); err != nil {
+			return errors.Join(err, iter.Close())
+		}
+	}
+	return errors.Join(iter.Error(), iter.Close())
+}
+
+// deleteEvent deletes one event's primary, summary, eventID and index
+// entries.
+func (c *cutter) deleteEvent(primary []byte, k *eventKeyBytes, s *summary) error {
+	if err := c.b.Delete(primary, nil); err != nil {
+		return err
+	}
+	c.key = append(c.key[:0], primary...)
+	c.key[0] = prefixSummary
+	if err := c.b.Delete(c.key, nil); err != nil {
+		return err
+	}
+	c.key = appendEventIDKey(c.key[:0], eventIDKey{day: dayOf(k.eventTime), account: string(k.account), eventID: string(k.eventID)})
+	if err := c.b.Delete(c.key, nil); err != nil {
+		return err
+	}
+	if v := string(s.errorCode); v != "" && strings.IndexByte(v, 0) < 0 {
+		c.key = appendIndexKey(c.key[:0], indexKey{attr: attrErrorCode, account: string(k.account), value: v, eventTime: k.eventTime, eventID: string(k.eventID)})
+		if err := c.b.Delete(c.key, nil); err != nil {
+			return err
+		}
+	}
+	c.stats.Events++
+	c.stats.Points++
+	return nil
+}
+
+// compactDaysAsync compacts the keyspaces of days [first, last] in the
+// background, so that the space of deleted events is given back soon
+// rather than whenever Pebble gets to it. One compaction runs at a time; a
+// cut that finds one running leaves its days to Pebble.
+func (db *DB) compactDaysAsync(first, last int32) {
+	if !db.compacting.CompareAndSwap(false, true) {
+		return
+	}
+	release, err := db.acquire()
+	if err != nil {
+		db.compacting.Store(false)
+		return
+	}
+	go func() {
+		defer db.compacting.Store(false)
+		defer release()
+		for _, p := range dayAccountPrefixes {
+			lower, upper := appendDay([]byte{p}, first), appendDay([]byte{p}, last+1)
+			if err := db.pdb.Compact(context.Background(), lower, upper, true); err != nil {
+				db.logger.Warn("compaction after a retention cut failed", "error", err)
+				return
+			}
+		}
+	}()
+}

@@ -1,0 +1,225 @@
+package storage
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"testing"
+	"time"
+
+	cairnv1 "github.com/cairn-lake/cairn/proto/cairn/v1"
+)
+
+// retentionEvents returns n events of 5 accounts (A…E) spread over days
+// days before now, of every category (and none), some with an errorCode.
+func retentionEvents(n, days int, now time.Time) []*cairnv1.Event {
+	r := rand.New(rand.NewPCG(5, 5))
+	accounts := []string{"111111111111", "222222222222", "333333333333", "444444444444", "555555555555"}
+	categories := []string{"Management", "Data", "Insight", ""}
+	events := make([]*cairnv1.Event, n)
+	for i := range events {
+		at := now.Add(-time.Duration(r.Int64N(int64(days) * 24 * int64(time.Hour))))
+		e := ev(accounts[r.IntN(len(accounts))], "us-east-1", fmt.Sprintf("e%06d", i), at)
+		e.EventCategory = categories[r.IntN(len(categories))]
+		if r.IntN(4) == 0 {
+			e.ErrorCode = "AccessDenied"
+		}
+		events[i] = e
+	}
+	return events
+}
+
+// retentionRules: a default of 365 days, account A 30 days, account B's
+// Data 7 days, account C on hold, account D's Insight 1000 days (longer
+// than the default).
+func retentionRules() *cairnv1.RetentionRules {
+	return &cairnv1.RetentionRules{
+		Policies: []*cairnv1.RetentionPolicy{
+			{Days: 365},
+			{Account: "111111111111", Days: 30},
+			{Account: "222222222222", Category: "Data", Days: 7},
+			{Account: "444444444444", Category: "Insight", Days: 1000},
+		},
+		Holds: []*cairnv1.LegalHold{{Account: "333333333333", Reason: "litigation"}},
+	}
+}
+
+// wantKept is the reference: the events r keeps, judged one by one.
+func wantKept(events []*cairnv1.Event, r *Retention) []string {
+	var kept []*cairnv1.Event
+	for _, e := range events {
+		days := uint32(DefaultRetentionDays)
+		if p := r.Effective(e.Account, e.EventCategory); p != nil {
+			days = p.Days
+		}
+		if r.Held(e.Account) || e.EventTimeUnixNano >= r.Now()-int64(days)*nanosPerDay {
+			kept = append(kept, e)
+		}
+	}
+	return keysOf(kept)
+}
+
+func TestRetentionCutoffs(t *testing.T) {
+	now := day0.UnixNano()
+	r := NewRetention(retentionRules(), now)
+	for _, tt := range []struct {
+		account, category string
+		days              int64
+	}{
+		{"999999999999", "", 365},
+		{"999999999999", "Data", 365},
+		{"111111111111", "Data", 30},
+		{"222222222222", "Data", 7},
+		{"222222222222", "Management", 365},
+		{"222222222222", "", 365},
+		{"444444444444", "Insight", 1000},
+		{"444444444444", "NetworkActivity", 365},
+	} {
+		if got, want := r.Cutoff(tt.account, tt.category), now-tt.days*nanosPerDay; got != want {
+			t.Errorf("Cutoff(%s, %q) = %d days back, want %d", tt.account, tt.category, (now-got)/nanosPerDay, tt.days)
+		}
+	}
+	if got := r.Cutoff("333333333333", "Data"); got > day0.AddDate(-100, 0, 0).UnixNano() {
+		t.Errorf("an account on hold has cutoff %d", got)
+	}
+	// No policy at all: the built-in seven years.
+	if got := NewRetention(nil, now).Cutoff("1", ""); got != now-DefaultRetentionDays*nanosPerDay {
+		t.Errorf("built-in cutoff %d days back", (now-got)/nanosPerDay)
+	}
+	// The most specific policy wins.
+	if p := r.Effective("222222222222", "Data"); p == nil || p.Account != "222222222222" || p.Days != 7 {
+		t.Errorf("Effective(B, Data) = %v", p)
+	}
+	if p := r.Effective("222222222222", ""); p == nil || p.Account != "" || p.Days != 365 {
+		t.Errorf("Effective(B, Management) = %v", p)
+	}
+}
+
+// TestApplyCut: a cut deletes exactly the events the rules expire, on two
+// replicas with different sstable layouts, which end with the same digest;
+// before the cut, reads with the retention already skip the same events.
+func TestApplyCut(t *testing.T) {
+	now := day0
+	events := retentionEvents(6000, 800, now)
+	r := NewRetention(retentionRules(), now.UnixNano())
+	want := wantKept(events, r)
+	if len(want) < len(events)/10 || len(want) > len(events)*9/10 {
+		t.Fatalf("the rules keep %d of %d events: a poor test", len(want), len(events))
+	}
+
+	dbs := []*DB{mustOpen(t, t.TempDir(), Options{}), mustOpen(t, t.TempDir(), Options{})}
+	for i, db := range dbs {
+		for j := 0; j < len(events); j += 500 {
+			mustApply(t, db, uint64(j/500+1), events[j:j+500]...)
+			if i == 1 && j%1500 == 0 {
+				mustFlush(t, db)
+			}
+		}
+	}
+	db := dbs[0]
+
+	// Reads with the retention see only what it keeps.
+	var seen []*cairnv1.Event
+	byID := map[string]*cairnv1.Event{}
+	for _, e := range events {
+		byID[e.Account+"/"+e.EventId] = e
+	}
+	if _, err := db.ScanFields(ScanQuery{Retention: r}, func(f *Fields, _ func() ([]byte, error)) (bool, error) {
+		seen = append(seen, byID[string(f.Account)+"/"+string(f.EventID)])
+		return true, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if got := keysOf(seen); !slices.Equal(got, want) {
+		t.Fatalf("ScanFields with retention: %d events, want %d", len(got), len(want))
+	}
+	var raws int
+	if _, err := db.ScanEvents(ScanQuery{Retention: r}, func([]byte) (bool, error) { raws++; return true, nil }); err != nil || raws != len(want) {
+		t.Fatalf("ScanEvents with retention: %d events, %v; want %d", raws, err, len(want))
+	}
+	found, _, err := db.Lookup(LookupQuery{From: 0, To: now.UnixNano() + 1, Limit: 1000, Retention: r,
+		Filters: []Filter{{Attr: cairnv1.LookupAttribute_LOOKUP_ATTRIBUTE_ERROR_CODE, Value: "AccessDenied"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range found {
+		e := byID[f.Account+"/"+f.EventID]
+		if !slices.Contains(want, f.Account+"/"+f.EventID) {
+			t.Fatalf("Lookup with retention returned expired event %s/%s (%s)", f.Account, f.EventID, e.EventCategory)
+		}
+	}
+
+	var stats []CutStats
+	for _, db := range dbs {
+		st, err := db.ApplyCut(100, r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		stats = append(stats, st)
+		if got := mustEventKeys(t, db); !slices.Equal(got, want) {
+			t.Fatalf("after the cut %d events remain, want %d", len(got), len(want))
+		}
+		if db.EventCount() != uint64(len(want)) {
+			t.Fatalf("event count %d after the cut, want %d", db.EventCount(), len(want))
+		}
+	}
+	if stats[0].Events != uint64(len(events)-len(want)) || stats[0].Ranges == 0 || stats[0].Points == 0 {
+		t.Fatalf("cut stats %+v; want %d events, ranges and points", stats[0], len(events)-len(want))
+	}
+	if d0, d1 := mustDigest(t, dbs[0]), mustDigest(t, dbs[1]); d0 != d1 {
+		t.Fatalf("replicas differ after the cut: %+v vs %+v", d0, d1)
+	}
+	// Nothing is left of a deleted event: no summary, eventID or index entry.
+	for _, db := range dbs {
+		if n := countKeys(t, db); n.summaries != len(want) || n.ids != len(want) || n.errorIndex != countErrors(want, byID) {
+			t.Fatalf("after the cut: %+v; want %d summaries and ids, %d errorCode entries", n, len(want), countErrors(want, byID))
+		}
+	}
+	// A second cut with the same rules deletes nothing.
+	if st, err := db.ApplyCut(101, r); err != nil || st.Events != 0 {
+		t.Fatalf("second cut: %+v, %v", st, err)
+	}
+	// Clearing the hold lets the next cut take C's expired events.
+	rules := retentionRules()
+	rules.Holds = nil
+	r2 := NewRetention(rules, now.UnixNano())
+	if _, err := db.ApplyCut(102, r2); err != nil {
+		t.Fatal(err)
+	}
+	if got := mustEventKeys(t, db); !slices.Equal(got, wantKept(events, r2)) {
+		t.Fatalf("after the hold is cleared %d events remain, want %d", len(got), len(wantKept(events, r2)))
+	}
+}
+
+type keyCounts struct{ summaries, ids, errorIndex int }
+
+func countKeys(t *testing.T, db *DB) keyCounts {
+	t.Helper()
+	var n keyCounts
+	for _, c := range []struct {
+		prefix byte
+		n      *int
+	}{{prefixSummary, &n.summaries}, {prefixEventID, &n.ids}, {prefixIndex + byte(attrErrorCode), &n.errorIndex}} {
+		iter, err := db.pdb.NewIter(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for valid := iter.SeekGE([]byte{c.prefix}); valid && iter.Key()[0] == c.prefix; valid = iter.Next() {
+			*c.n++
+		}
+		if err := iter.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return n
+}
+
+func countErrors(keys []string, byID map[string]*cairnv1.Event) int {
+	n := 0
+	for _, k := range keys {
+		if byID[k].ErrorCode != "" {
+			n++
+		}
+	}
+	return n
+}
