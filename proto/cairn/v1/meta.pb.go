@@ -40,7 +40,9 @@ type MetaState struct {
 	InitialPlacement []*ShardPlacement `protobuf:"bytes,5,rep,name=initial_placement,json=initialPlacement,proto3" json:"initial_placement,omitempty"`
 	// tokens are the ingest tokens, in the order they were created; revoked
 	// ones stay, marked.
-	Tokens        []*IngestToken `protobuf:"bytes,6,rep,name=tokens,proto3" json:"tokens,omitempty"`
+	Tokens []*IngestToken `protobuf:"bytes,6,rep,name=tokens,proto3" json:"tokens,omitempty"`
+	// retention holds the retention policies and legal holds.
+	Retention     *RetentionRules `protobuf:"bytes,7,opt,name=retention,proto3" json:"retention,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -117,6 +119,222 @@ func (x *MetaState) GetTokens() []*IngestToken {
 	return nil
 }
 
+func (x *MetaState) GetRetention() *RetentionRules {
+	if x != nil {
+		return x.Retention
+	}
+	return nil
+}
+
+// RetentionRules are the retention policies and legal holds in force. An
+// event (account A, category C; an event without eventCategory counts as
+// Management) is kept while its eventTime is within the days of the most
+// specific policy: (A, C), else (A, every category), else (default, C), else
+// (default, every category), else the built-in 2557 days (seven years). An
+// account on hold keeps everything.
+type RetentionRules struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// policies are sorted by account ("" is the default), then category.
+	Policies []*RetentionPolicy `protobuf:"bytes,1,rep,name=policies,proto3" json:"policies,omitempty"`
+	// holds are sorted by account.
+	Holds         []*LegalHold `protobuf:"bytes,2,rep,name=holds,proto3" json:"holds,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RetentionRules) Reset() {
+	*x = RetentionRules{}
+	mi := &file_cairn_v1_meta_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RetentionRules) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RetentionRules) ProtoMessage() {}
+
+func (x *RetentionRules) ProtoReflect() protoreflect.Message {
+	mi := &file_cairn_v1_meta_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RetentionRules.ProtoReflect.Descriptor instead.
+func (*RetentionRules) Descriptor() ([]byte, []int) {
+	return file_cairn_v1_meta_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *RetentionRules) GetPolicies() []*RetentionPolicy {
+	if x != nil {
+		return x.Policies
+	}
+	return nil
+}
+
+func (x *RetentionRules) GetHolds() []*LegalHold {
+	if x != nil {
+		return x.Holds
+	}
+	return nil
+}
+
+type RetentionPolicy struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// account is "" for the cluster-wide default.
+	Account string `protobuf:"bytes,1,opt,name=account,proto3" json:"account,omitempty"`
+	// category is Management, Data or Insight; "" for every category.
+	Category string `protobuf:"bytes,2,opt,name=category,proto3" json:"category,omitempty"`
+	Days     uint32 `protobuf:"varint,3,opt,name=days,proto3" json:"days,omitempty"`
+	// set_by is who set it: the caller's token id, or "anonymous" where the
+	// cluster runs without authentication.
+	SetBy string `protobuf:"bytes,4,opt,name=set_by,json=setBy,proto3" json:"set_by,omitempty"`
+	// set_at_unix_nano is the meta leader's clock when it proposed the policy.
+	SetAtUnixNano int64 `protobuf:"varint,5,opt,name=set_at_unix_nano,json=setAtUnixNano,proto3" json:"set_at_unix_nano,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RetentionPolicy) Reset() {
+	*x = RetentionPolicy{}
+	mi := &file_cairn_v1_meta_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RetentionPolicy) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RetentionPolicy) ProtoMessage() {}
+
+func (x *RetentionPolicy) ProtoReflect() protoreflect.Message {
+	mi := &file_cairn_v1_meta_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RetentionPolicy.ProtoReflect.Descriptor instead.
+func (*RetentionPolicy) Descriptor() ([]byte, []int) {
+	return file_cairn_v1_meta_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *RetentionPolicy) GetAccount() string {
+	if x != nil {
+		return x.Account
+	}
+	return ""
+}
+
+func (x *RetentionPolicy) GetCategory() string {
+	if x != nil {
+		return x.Category
+	}
+	return ""
+}
+
+func (x *RetentionPolicy) GetDays() uint32 {
+	if x != nil {
+		return x.Days
+	}
+	return 0
+}
+
+func (x *RetentionPolicy) GetSetBy() string {
+	if x != nil {
+		return x.SetBy
+	}
+	return ""
+}
+
+func (x *RetentionPolicy) GetSetAtUnixNano() int64 {
+	if x != nil {
+		return x.SetAtUnixNano
+	}
+	return 0
+}
+
+type LegalHold struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Account       string                 `protobuf:"bytes,1,opt,name=account,proto3" json:"account,omitempty"`
+	Reason        string                 `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	SetBy         string                 `protobuf:"bytes,3,opt,name=set_by,json=setBy,proto3" json:"set_by,omitempty"`
+	SetAtUnixNano int64                  `protobuf:"varint,4,opt,name=set_at_unix_nano,json=setAtUnixNano,proto3" json:"set_at_unix_nano,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LegalHold) Reset() {
+	*x = LegalHold{}
+	mi := &file_cairn_v1_meta_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LegalHold) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LegalHold) ProtoMessage() {}
+
+func (x *LegalHold) ProtoReflect() protoreflect.Message {
+	mi := &file_cairn_v1_meta_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LegalHold.ProtoReflect.Descriptor instead.
+func (*LegalHold) Descriptor() ([]byte, []int) {
+	return file_cairn_v1_meta_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *LegalHold) GetAccount() string {
+	if x != nil {
+		return x.Account
+	}
+	return ""
+}
+
+func (x *LegalHold) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *LegalHold) GetSetBy() string {
+	if x != nil {
+		return x.SetBy
+	}
+	return ""
+}
+
+func (x *LegalHold) GetSetAtUnixNano() int64 {
+	if x != nil {
+		return x.SetAtUnixNano
+	}
+	return 0
+}
+
 type NodeInfo struct {
 	state    protoimpl.MessageState `protogen:"open.v1"`
 	Id       string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
@@ -131,7 +349,7 @@ type NodeInfo struct {
 
 func (x *NodeInfo) Reset() {
 	*x = NodeInfo{}
-	mi := &file_cairn_v1_meta_proto_msgTypes[1]
+	mi := &file_cairn_v1_meta_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -143,7 +361,7 @@ func (x *NodeInfo) String() string {
 func (*NodeInfo) ProtoMessage() {}
 
 func (x *NodeInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_cairn_v1_meta_proto_msgTypes[1]
+	mi := &file_cairn_v1_meta_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -156,7 +374,7 @@ func (x *NodeInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeInfo.ProtoReflect.Descriptor instead.
 func (*NodeInfo) Descriptor() ([]byte, []int) {
-	return file_cairn_v1_meta_proto_rawDescGZIP(), []int{1}
+	return file_cairn_v1_meta_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *NodeInfo) GetId() string {
@@ -205,7 +423,7 @@ type ShardPlacement struct {
 
 func (x *ShardPlacement) Reset() {
 	*x = ShardPlacement{}
-	mi := &file_cairn_v1_meta_proto_msgTypes[2]
+	mi := &file_cairn_v1_meta_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -217,7 +435,7 @@ func (x *ShardPlacement) String() string {
 func (*ShardPlacement) ProtoMessage() {}
 
 func (x *ShardPlacement) ProtoReflect() protoreflect.Message {
-	mi := &file_cairn_v1_meta_proto_msgTypes[2]
+	mi := &file_cairn_v1_meta_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -230,7 +448,7 @@ func (x *ShardPlacement) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShardPlacement.ProtoReflect.Descriptor instead.
 func (*ShardPlacement) Descriptor() ([]byte, []int) {
-	return file_cairn_v1_meta_proto_rawDescGZIP(), []int{2}
+	return file_cairn_v1_meta_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *ShardPlacement) GetShard() uint32 {
@@ -274,7 +492,7 @@ type IngestToken struct {
 
 func (x *IngestToken) Reset() {
 	*x = IngestToken{}
-	mi := &file_cairn_v1_meta_proto_msgTypes[3]
+	mi := &file_cairn_v1_meta_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -286,7 +504,7 @@ func (x *IngestToken) String() string {
 func (*IngestToken) ProtoMessage() {}
 
 func (x *IngestToken) ProtoReflect() protoreflect.Message {
-	mi := &file_cairn_v1_meta_proto_msgTypes[3]
+	mi := &file_cairn_v1_meta_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -299,7 +517,7 @@ func (x *IngestToken) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IngestToken.ProtoReflect.Descriptor instead.
 func (*IngestToken) Descriptor() ([]byte, []int) {
-	return file_cairn_v1_meta_proto_rawDescGZIP(), []int{3}
+	return file_cairn_v1_meta_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *IngestToken) GetId() string {
@@ -355,14 +573,29 @@ var File_cairn_v1_meta_proto protoreflect.FileDescriptor
 
 const file_cairn_v1_meta_proto_rawDesc = "" +
 	"\n" +
-	"\x13cairn/v1/meta.proto\x12\bcairn.v1\"\x97\x02\n" +
+	"\x13cairn/v1/meta.proto\x12\bcairn.v1\"\xcf\x02\n" +
 	"\tMetaState\x12\x16\n" +
 	"\x06shards\x18\x01 \x01(\rR\x06shards\x12\x1a\n" +
 	"\breplicas\x18\x02 \x01(\rR\breplicas\x12(\n" +
 	"\x05nodes\x18\x03 \x03(\v2\x12.cairn.v1.NodeInfoR\x05nodes\x126\n" +
 	"\tplacement\x18\x04 \x03(\v2\x18.cairn.v1.ShardPlacementR\tplacement\x12E\n" +
 	"\x11initial_placement\x18\x05 \x03(\v2\x18.cairn.v1.ShardPlacementR\x10initialPlacement\x12-\n" +
-	"\x06tokens\x18\x06 \x03(\v2\x15.cairn.v1.IngestTokenR\x06tokens\"\x8b\x01\n" +
+	"\x06tokens\x18\x06 \x03(\v2\x15.cairn.v1.IngestTokenR\x06tokens\x126\n" +
+	"\tretention\x18\a \x01(\v2\x18.cairn.v1.RetentionRulesR\tretention\"r\n" +
+	"\x0eRetentionRules\x125\n" +
+	"\bpolicies\x18\x01 \x03(\v2\x19.cairn.v1.RetentionPolicyR\bpolicies\x12)\n" +
+	"\x05holds\x18\x02 \x03(\v2\x13.cairn.v1.LegalHoldR\x05holds\"\x9b\x01\n" +
+	"\x0fRetentionPolicy\x12\x18\n" +
+	"\aaccount\x18\x01 \x01(\tR\aaccount\x12\x1a\n" +
+	"\bcategory\x18\x02 \x01(\tR\bcategory\x12\x12\n" +
+	"\x04days\x18\x03 \x01(\rR\x04days\x12\x15\n" +
+	"\x06set_by\x18\x04 \x01(\tR\x05setBy\x12'\n" +
+	"\x10set_at_unix_nano\x18\x05 \x01(\x03R\rsetAtUnixNano\"}\n" +
+	"\tLegalHold\x12\x18\n" +
+	"\aaccount\x18\x01 \x01(\tR\aaccount\x12\x16\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\x12\x15\n" +
+	"\x06set_by\x18\x03 \x01(\tR\x05setBy\x12'\n" +
+	"\x10set_at_unix_nano\x18\x04 \x01(\x03R\rsetAtUnixNano\"\x8b\x01\n" +
 	"\bNodeInfo\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1b\n" +
 	"\tgrpc_addr\x18\x02 \x01(\tR\bgrpcAddr\x12\x1b\n" +
@@ -393,23 +626,29 @@ func file_cairn_v1_meta_proto_rawDescGZIP() []byte {
 	return file_cairn_v1_meta_proto_rawDescData
 }
 
-var file_cairn_v1_meta_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
+var file_cairn_v1_meta_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
 var file_cairn_v1_meta_proto_goTypes = []any{
-	(*MetaState)(nil),      // 0: cairn.v1.MetaState
-	(*NodeInfo)(nil),       // 1: cairn.v1.NodeInfo
-	(*ShardPlacement)(nil), // 2: cairn.v1.ShardPlacement
-	(*IngestToken)(nil),    // 3: cairn.v1.IngestToken
+	(*MetaState)(nil),       // 0: cairn.v1.MetaState
+	(*RetentionRules)(nil),  // 1: cairn.v1.RetentionRules
+	(*RetentionPolicy)(nil), // 2: cairn.v1.RetentionPolicy
+	(*LegalHold)(nil),       // 3: cairn.v1.LegalHold
+	(*NodeInfo)(nil),        // 4: cairn.v1.NodeInfo
+	(*ShardPlacement)(nil),  // 5: cairn.v1.ShardPlacement
+	(*IngestToken)(nil),     // 6: cairn.v1.IngestToken
 }
 var file_cairn_v1_meta_proto_depIdxs = []int32{
-	1, // 0: cairn.v1.MetaState.nodes:type_name -> cairn.v1.NodeInfo
-	2, // 1: cairn.v1.MetaState.placement:type_name -> cairn.v1.ShardPlacement
-	2, // 2: cairn.v1.MetaState.initial_placement:type_name -> cairn.v1.ShardPlacement
-	3, // 3: cairn.v1.MetaState.tokens:type_name -> cairn.v1.IngestToken
-	4, // [4:4] is the sub-list for method output_type
-	4, // [4:4] is the sub-list for method input_type
-	4, // [4:4] is the sub-list for extension type_name
-	4, // [4:4] is the sub-list for extension extendee
-	0, // [0:4] is the sub-list for field type_name
+	4, // 0: cairn.v1.MetaState.nodes:type_name -> cairn.v1.NodeInfo
+	5, // 1: cairn.v1.MetaState.placement:type_name -> cairn.v1.ShardPlacement
+	5, // 2: cairn.v1.MetaState.initial_placement:type_name -> cairn.v1.ShardPlacement
+	6, // 3: cairn.v1.MetaState.tokens:type_name -> cairn.v1.IngestToken
+	1, // 4: cairn.v1.MetaState.retention:type_name -> cairn.v1.RetentionRules
+	2, // 5: cairn.v1.RetentionRules.policies:type_name -> cairn.v1.RetentionPolicy
+	3, // 6: cairn.v1.RetentionRules.holds:type_name -> cairn.v1.LegalHold
+	7, // [7:7] is the sub-list for method output_type
+	7, // [7:7] is the sub-list for method input_type
+	7, // [7:7] is the sub-list for extension type_name
+	7, // [7:7] is the sub-list for extension extendee
+	0, // [0:7] is the sub-list for field type_name
 }
 
 func init() { file_cairn_v1_meta_proto_init() }
@@ -423,7 +662,7 @@ func file_cairn_v1_meta_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cairn_v1_meta_proto_rawDesc), len(file_cairn_v1_meta_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   4,
+			NumMessages:   7,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

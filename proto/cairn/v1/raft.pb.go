@@ -42,6 +42,13 @@ const (
 	// Meta group: payload MetaRevokeToken. Marks a token revoked; a token
 	// revoked already keeps its first revocation time.
 	CommandType_COMMAND_TYPE_META_REVOKE_TOKEN CommandType = 7
+	// Meta group: payload RetentionRules. Replaces the retention policies and
+	// holds as a whole (the proposer checked the change against the current
+	// rules).
+	CommandType_COMMAND_TYPE_META_SET_RETENTION CommandType = 8
+	// Shard group: payload RetentionCut. Deletes the events the rules in force
+	// at the proposing leader's clock expire.
+	CommandType_COMMAND_TYPE_RETENTION_CUT CommandType = 9
 )
 
 // Enum value maps for CommandType.
@@ -55,6 +62,8 @@ var (
 		5: "COMMAND_TYPE_META_REMOVE_NODE",
 		6: "COMMAND_TYPE_META_CREATE_TOKEN",
 		7: "COMMAND_TYPE_META_REVOKE_TOKEN",
+		8: "COMMAND_TYPE_META_SET_RETENTION",
+		9: "COMMAND_TYPE_RETENTION_CUT",
 	}
 	CommandType_value = map[string]int32{
 		"COMMAND_TYPE_UNSPECIFIED":        0,
@@ -65,6 +74,8 @@ var (
 		"COMMAND_TYPE_META_REMOVE_NODE":   5,
 		"COMMAND_TYPE_META_CREATE_TOKEN":  6,
 		"COMMAND_TYPE_META_REVOKE_TOKEN":  7,
+		"COMMAND_TYPE_META_SET_RETENTION": 8,
+		"COMMAND_TYPE_RETENTION_CUT":      9,
 	}
 )
 
@@ -151,6 +162,60 @@ func (x *Command) GetPayload() []byte {
 	return nil
 }
 
+// RetentionCut carries everything a replica needs to delete the same events
+// at the same log index: the rules and the proposing leader's clock.
+type RetentionCut struct {
+	state              protoimpl.MessageState `protogen:"open.v1"`
+	LeaderTimeUnixNano int64                  `protobuf:"varint,1,opt,name=leader_time_unix_nano,json=leaderTimeUnixNano,proto3" json:"leader_time_unix_nano,omitempty"`
+	Rules              *RetentionRules        `protobuf:"bytes,2,opt,name=rules,proto3" json:"rules,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
+}
+
+func (x *RetentionCut) Reset() {
+	*x = RetentionCut{}
+	mi := &file_cairn_v1_raft_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RetentionCut) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RetentionCut) ProtoMessage() {}
+
+func (x *RetentionCut) ProtoReflect() protoreflect.Message {
+	mi := &file_cairn_v1_raft_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RetentionCut.ProtoReflect.Descriptor instead.
+func (*RetentionCut) Descriptor() ([]byte, []int) {
+	return file_cairn_v1_raft_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *RetentionCut) GetLeaderTimeUnixNano() int64 {
+	if x != nil {
+		return x.LeaderTimeUnixNano
+	}
+	return 0
+}
+
+func (x *RetentionCut) GetRules() *RetentionRules {
+	if x != nil {
+		return x.Rules
+	}
+	return nil
+}
+
 // IngestBatch is many events packed into one Raft entry by a shard leader.
 type IngestBatch struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -164,7 +229,7 @@ type IngestBatch struct {
 
 func (x *IngestBatch) Reset() {
 	*x = IngestBatch{}
-	mi := &file_cairn_v1_raft_proto_msgTypes[1]
+	mi := &file_cairn_v1_raft_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -176,7 +241,7 @@ func (x *IngestBatch) String() string {
 func (*IngestBatch) ProtoMessage() {}
 
 func (x *IngestBatch) ProtoReflect() protoreflect.Message {
-	mi := &file_cairn_v1_raft_proto_msgTypes[1]
+	mi := &file_cairn_v1_raft_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -189,7 +254,7 @@ func (x *IngestBatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IngestBatch.ProtoReflect.Descriptor instead.
 func (*IngestBatch) Descriptor() ([]byte, []int) {
-	return file_cairn_v1_raft_proto_rawDescGZIP(), []int{1}
+	return file_cairn_v1_raft_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *IngestBatch) GetLeaderTimeUnixNano() int64 {
@@ -218,7 +283,7 @@ type MetaInit struct {
 
 func (x *MetaInit) Reset() {
 	*x = MetaInit{}
-	mi := &file_cairn_v1_raft_proto_msgTypes[2]
+	mi := &file_cairn_v1_raft_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -230,7 +295,7 @@ func (x *MetaInit) String() string {
 func (*MetaInit) ProtoMessage() {}
 
 func (x *MetaInit) ProtoReflect() protoreflect.Message {
-	mi := &file_cairn_v1_raft_proto_msgTypes[2]
+	mi := &file_cairn_v1_raft_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -243,7 +308,7 @@ func (x *MetaInit) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MetaInit.ProtoReflect.Descriptor instead.
 func (*MetaInit) Descriptor() ([]byte, []int) {
-	return file_cairn_v1_raft_proto_rawDescGZIP(), []int{2}
+	return file_cairn_v1_raft_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *MetaInit) GetShards() uint32 {
@@ -283,7 +348,7 @@ type MetaPlacement struct {
 
 func (x *MetaPlacement) Reset() {
 	*x = MetaPlacement{}
-	mi := &file_cairn_v1_raft_proto_msgTypes[3]
+	mi := &file_cairn_v1_raft_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -295,7 +360,7 @@ func (x *MetaPlacement) String() string {
 func (*MetaPlacement) ProtoMessage() {}
 
 func (x *MetaPlacement) ProtoReflect() protoreflect.Message {
-	mi := &file_cairn_v1_raft_proto_msgTypes[3]
+	mi := &file_cairn_v1_raft_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -308,7 +373,7 @@ func (x *MetaPlacement) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MetaPlacement.ProtoReflect.Descriptor instead.
 func (*MetaPlacement) Descriptor() ([]byte, []int) {
-	return file_cairn_v1_raft_proto_rawDescGZIP(), []int{3}
+	return file_cairn_v1_raft_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *MetaPlacement) GetPlacement() []*ShardPlacement {
@@ -330,7 +395,7 @@ type MetaRemoveNode struct {
 
 func (x *MetaRemoveNode) Reset() {
 	*x = MetaRemoveNode{}
-	mi := &file_cairn_v1_raft_proto_msgTypes[4]
+	mi := &file_cairn_v1_raft_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -342,7 +407,7 @@ func (x *MetaRemoveNode) String() string {
 func (*MetaRemoveNode) ProtoMessage() {}
 
 func (x *MetaRemoveNode) ProtoReflect() protoreflect.Message {
-	mi := &file_cairn_v1_raft_proto_msgTypes[4]
+	mi := &file_cairn_v1_raft_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -355,7 +420,7 @@ func (x *MetaRemoveNode) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MetaRemoveNode.ProtoReflect.Descriptor instead.
 func (*MetaRemoveNode) Descriptor() ([]byte, []int) {
-	return file_cairn_v1_raft_proto_rawDescGZIP(), []int{4}
+	return file_cairn_v1_raft_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *MetaRemoveNode) GetId() string {
@@ -381,7 +446,7 @@ type MetaCreateToken struct {
 
 func (x *MetaCreateToken) Reset() {
 	*x = MetaCreateToken{}
-	mi := &file_cairn_v1_raft_proto_msgTypes[5]
+	mi := &file_cairn_v1_raft_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -393,7 +458,7 @@ func (x *MetaCreateToken) String() string {
 func (*MetaCreateToken) ProtoMessage() {}
 
 func (x *MetaCreateToken) ProtoReflect() protoreflect.Message {
-	mi := &file_cairn_v1_raft_proto_msgTypes[5]
+	mi := &file_cairn_v1_raft_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -406,7 +471,7 @@ func (x *MetaCreateToken) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MetaCreateToken.ProtoReflect.Descriptor instead.
 func (*MetaCreateToken) Descriptor() ([]byte, []int) {
-	return file_cairn_v1_raft_proto_rawDescGZIP(), []int{5}
+	return file_cairn_v1_raft_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *MetaCreateToken) GetToken() *IngestToken {
@@ -427,7 +492,7 @@ type MetaRevokeToken struct {
 
 func (x *MetaRevokeToken) Reset() {
 	*x = MetaRevokeToken{}
-	mi := &file_cairn_v1_raft_proto_msgTypes[6]
+	mi := &file_cairn_v1_raft_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -439,7 +504,7 @@ func (x *MetaRevokeToken) String() string {
 func (*MetaRevokeToken) ProtoMessage() {}
 
 func (x *MetaRevokeToken) ProtoReflect() protoreflect.Message {
-	mi := &file_cairn_v1_raft_proto_msgTypes[6]
+	mi := &file_cairn_v1_raft_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -452,7 +517,7 @@ func (x *MetaRevokeToken) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MetaRevokeToken.ProtoReflect.Descriptor instead.
 func (*MetaRevokeToken) Descriptor() ([]byte, []int) {
-	return file_cairn_v1_raft_proto_rawDescGZIP(), []int{6}
+	return file_cairn_v1_raft_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *MetaRevokeToken) GetId() string {
@@ -476,7 +541,10 @@ const file_cairn_v1_raft_proto_rawDesc = "" +
 	"\x13cairn/v1/raft.proto\x12\bcairn.v1\x1a\x14cairn/v1/event.proto\x1a\x13cairn/v1/meta.proto\"N\n" +
 	"\aCommand\x12)\n" +
 	"\x04type\x18\x01 \x01(\x0e2\x15.cairn.v1.CommandTypeR\x04type\x12\x18\n" +
-	"\apayload\x18\x02 \x01(\fR\apayload\"i\n" +
+	"\apayload\x18\x02 \x01(\fR\apayload\"q\n" +
+	"\fRetentionCut\x121\n" +
+	"\x15leader_time_unix_nano\x18\x01 \x01(\x03R\x12leaderTimeUnixNano\x12.\n" +
+	"\x05rules\x18\x02 \x01(\v2\x18.cairn.v1.RetentionRulesR\x05rules\"i\n" +
 	"\vIngestBatch\x121\n" +
 	"\x15leader_time_unix_nano\x18\x01 \x01(\x03R\x12leaderTimeUnixNano\x12'\n" +
 	"\x06events\x18\x02 \x03(\v2\x0f.cairn.v1.EventR\x06events\"\xa0\x01\n" +
@@ -494,7 +562,7 @@ const file_cairn_v1_raft_proto_rawDesc = "" +
 	"\x05token\x18\x01 \x01(\v2\x15.cairn.v1.IngestTokenR\x05token\"R\n" +
 	"\x0fMetaRevokeToken\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12/\n" +
-	"\x14revoked_at_unix_nano\x18\x02 \x01(\x03R\x11revokedAtUnixNano*\x95\x02\n" +
+	"\x14revoked_at_unix_nano\x18\x02 \x01(\x03R\x11revokedAtUnixNano*\xda\x02\n" +
 	"\vCommandType\x12\x1c\n" +
 	"\x18COMMAND_TYPE_UNSPECIFIED\x10\x00\x12\x17\n" +
 	"\x13COMMAND_TYPE_INGEST\x10\x01\x12\x1a\n" +
@@ -503,7 +571,9 @@ const file_cairn_v1_raft_proto_rawDesc = "" +
 	"\x1fCOMMAND_TYPE_META_SET_PLACEMENT\x10\x04\x12!\n" +
 	"\x1dCOMMAND_TYPE_META_REMOVE_NODE\x10\x05\x12\"\n" +
 	"\x1eCOMMAND_TYPE_META_CREATE_TOKEN\x10\x06\x12\"\n" +
-	"\x1eCOMMAND_TYPE_META_REVOKE_TOKEN\x10\aB4Z2github.com/cairn-lake/cairn/proto/cairn/v1;cairnv1b\x06proto3"
+	"\x1eCOMMAND_TYPE_META_REVOKE_TOKEN\x10\a\x12#\n" +
+	"\x1fCOMMAND_TYPE_META_SET_RETENTION\x10\b\x12\x1e\n" +
+	"\x1aCOMMAND_TYPE_RETENTION_CUT\x10\tB4Z2github.com/cairn-lake/cairn/proto/cairn/v1;cairnv1b\x06proto3"
 
 var (
 	file_cairn_v1_raft_proto_rawDescOnce sync.Once
@@ -518,34 +588,37 @@ func file_cairn_v1_raft_proto_rawDescGZIP() []byte {
 }
 
 var file_cairn_v1_raft_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_cairn_v1_raft_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
+var file_cairn_v1_raft_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
 var file_cairn_v1_raft_proto_goTypes = []any{
 	(CommandType)(0),        // 0: cairn.v1.CommandType
 	(*Command)(nil),         // 1: cairn.v1.Command
-	(*IngestBatch)(nil),     // 2: cairn.v1.IngestBatch
-	(*MetaInit)(nil),        // 3: cairn.v1.MetaInit
-	(*MetaPlacement)(nil),   // 4: cairn.v1.MetaPlacement
-	(*MetaRemoveNode)(nil),  // 5: cairn.v1.MetaRemoveNode
-	(*MetaCreateToken)(nil), // 6: cairn.v1.MetaCreateToken
-	(*MetaRevokeToken)(nil), // 7: cairn.v1.MetaRevokeToken
-	(*Event)(nil),           // 8: cairn.v1.Event
-	(*NodeInfo)(nil),        // 9: cairn.v1.NodeInfo
-	(*ShardPlacement)(nil),  // 10: cairn.v1.ShardPlacement
-	(*IngestToken)(nil),     // 11: cairn.v1.IngestToken
+	(*RetentionCut)(nil),    // 2: cairn.v1.RetentionCut
+	(*IngestBatch)(nil),     // 3: cairn.v1.IngestBatch
+	(*MetaInit)(nil),        // 4: cairn.v1.MetaInit
+	(*MetaPlacement)(nil),   // 5: cairn.v1.MetaPlacement
+	(*MetaRemoveNode)(nil),  // 6: cairn.v1.MetaRemoveNode
+	(*MetaCreateToken)(nil), // 7: cairn.v1.MetaCreateToken
+	(*MetaRevokeToken)(nil), // 8: cairn.v1.MetaRevokeToken
+	(*RetentionRules)(nil),  // 9: cairn.v1.RetentionRules
+	(*Event)(nil),           // 10: cairn.v1.Event
+	(*NodeInfo)(nil),        // 11: cairn.v1.NodeInfo
+	(*ShardPlacement)(nil),  // 12: cairn.v1.ShardPlacement
+	(*IngestToken)(nil),     // 13: cairn.v1.IngestToken
 }
 var file_cairn_v1_raft_proto_depIdxs = []int32{
 	0,  // 0: cairn.v1.Command.type:type_name -> cairn.v1.CommandType
-	8,  // 1: cairn.v1.IngestBatch.events:type_name -> cairn.v1.Event
-	9,  // 2: cairn.v1.MetaInit.nodes:type_name -> cairn.v1.NodeInfo
-	10, // 3: cairn.v1.MetaInit.placement:type_name -> cairn.v1.ShardPlacement
-	10, // 4: cairn.v1.MetaPlacement.placement:type_name -> cairn.v1.ShardPlacement
-	10, // 5: cairn.v1.MetaRemoveNode.placement:type_name -> cairn.v1.ShardPlacement
-	11, // 6: cairn.v1.MetaCreateToken.token:type_name -> cairn.v1.IngestToken
-	7,  // [7:7] is the sub-list for method output_type
-	7,  // [7:7] is the sub-list for method input_type
-	7,  // [7:7] is the sub-list for extension type_name
-	7,  // [7:7] is the sub-list for extension extendee
-	0,  // [0:7] is the sub-list for field type_name
+	9,  // 1: cairn.v1.RetentionCut.rules:type_name -> cairn.v1.RetentionRules
+	10, // 2: cairn.v1.IngestBatch.events:type_name -> cairn.v1.Event
+	11, // 3: cairn.v1.MetaInit.nodes:type_name -> cairn.v1.NodeInfo
+	12, // 4: cairn.v1.MetaInit.placement:type_name -> cairn.v1.ShardPlacement
+	12, // 5: cairn.v1.MetaPlacement.placement:type_name -> cairn.v1.ShardPlacement
+	12, // 6: cairn.v1.MetaRemoveNode.placement:type_name -> cairn.v1.ShardPlacement
+	13, // 7: cairn.v1.MetaCreateToken.token:type_name -> cairn.v1.IngestToken
+	8,  // [8:8] is the sub-list for method output_type
+	8,  // [8:8] is the sub-list for method input_type
+	8,  // [8:8] is the sub-list for extension type_name
+	8,  // [8:8] is the sub-list for extension extendee
+	0,  // [0:8] is the sub-list for field type_name
 }
 
 func init() { file_cairn_v1_raft_proto_init() }
@@ -561,7 +634,7 @@ func file_cairn_v1_raft_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cairn_v1_raft_proto_rawDesc), len(file_cairn_v1_raft_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   7,
+			NumMessages:   8,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
