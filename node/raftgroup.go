@@ -9,6 +9,8 @@ import (
 	"github.com/hashicorp/raft"
 	wal "github.com/hashicorp/raft-wal"
 	"github.com/hashicorp/raft-wal/metadb"
+
+	"github.com/cairn-lake/cairn/node/raftlog"
 )
 
 // Group ids on the shared Raft listener: the meta group is 0, shard i is i+1.
@@ -62,7 +64,7 @@ func (n *Node) startRaftGroup(spec raftGroupSpec) (*raftGroup, error) {
 		return nil, fmt.Errorf("cannot create raft log dir: %w", err)
 	}
 	logMeta := &metadb.BoltMetaDB{}
-	logs, err := wal.Open(logDir, wal.WithMetaStore(logMeta), wal.WithSegmentSize(n.cfg.RaftSegmentBytes))
+	logs, err := raftlog.Open(logDir, logMeta, n.cfg.RaftSegmentBytes)
 	if err != nil {
 		logMeta.Close()
 		return nil, fmt.Errorf("cannot open raft log of %s: %w", spec.name, err)
