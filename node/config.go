@@ -52,6 +52,9 @@ type Config struct {
 	// little; under sustained ingest smaller memtables mean more flushes and
 	// compactions (16 MiB cost a fifth of the ingest rate).
 	MemTableBytes uint64
+	// RetentionInterval is how often each shard leader deletes the events
+	// the retention policies expire (1h, jittered by up to a tenth).
+	RetentionInterval time.Duration
 	// RaftLogLevel is the level of hashicorp/raft's own log ("warn").
 	RaftLogLevel string
 

@@ -44,6 +44,13 @@ var (
 	// ErrTokenRevoked: the token presented was revoked. The error text names
 	// the token and when (revokedTokenError).
 	ErrTokenRevoked = errors.New("token revoked")
+
+	// ErrDestructive: a retention change would delete stored events and was
+	// not forced. Its message starts every refusal.
+	ErrDestructive = errors.New("refused")
+
+	// ErrNoPolicy: there is no retention policy of that scope.
+	ErrNoPolicy = errors.New("no such retention policy")
 )
 
 // notLeaderError is ErrNotLeader with the leader this replica knows of.
@@ -97,7 +104,9 @@ func toStatus(err error) error {
 		return status.Error(codes.FailedPrecondition, err.Error())
 	case errors.Is(err, ErrNoLeader), errors.Is(err, ErrShuttingDown), errors.Is(err, ErrNotInitialized):
 		return status.Error(codes.Unavailable, err.Error())
-	case errors.Is(err, ErrUnknownShard), errors.Is(err, ErrUnknownNode), errors.Is(err, ErrUnknownToken):
+	case errors.Is(err, ErrDestructive):
+		return status.Error(codes.FailedPrecondition, err.Error())
+	case errors.Is(err, ErrUnknownShard), errors.Is(err, ErrUnknownNode), errors.Is(err, ErrUnknownToken), errors.Is(err, ErrNoPolicy):
 		return status.Error(codes.NotFound, err.Error())
 	case errors.Is(err, ErrTokenRequired), errors.Is(err, ErrInvalidToken), errors.Is(err, ErrTokenRevoked):
 		return status.Error(codes.Unauthenticated, err.Error())

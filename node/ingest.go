@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"sync"
 	"time"
@@ -100,6 +101,7 @@ func (n *Node) ingestBatch(ctx context.Context, req *cairnv1.IngestRequest, scop
 	parts := map[uint32]*part{}
 	var shards uint32
 	n.metaFSM.view(func(st *cairnv1.MetaState) { shards = st.Shards })
+	retention := n.retentionAt(now)
 	for i, raw := range req.Events {
 		ev, err := event.Parse(raw, now)
 		if err != nil {
@@ -117,6 +119,11 @@ func (n *Node) ingestBatch(ctx context.Context, req *cairnv1.IngestRequest, scop
 		}
 		if scope != nil && !scope.allows(ev.Account) {
 			results[i] = &cairnv1.EventResult{Status: cairnv1.EventStatus_EVENT_STATUS_REJECTED, EventId: ev.EventId, Reason: scope.outside(ev.Account)}
+			continue
+		}
+		if retention.Expired(ev.Account, ev.EventCategory, ev.EventTimeUnixNano) {
+			results[i] = &cairnv1.EventResult{Status: cairnv1.EventStatus_EVENT_STATUS_REJECTED, EventId: ev.EventId,
+				Reason: expiredReason(retention, ev)}
 			continue
 		}
 		results[i] = &cairnv1.EventResult{EventId: ev.EventId}
@@ -161,4 +168,14 @@ func peerAddr(ctx context.Context) string {
 		return p.Addr.String()
 	}
 	return ""
+}
+
+// expiredReason is the rejection of an event that its retention policy has
+// already expired.
+func expiredReason(r *storage.Retention, ev *cairnv1.Event) string {
+	days := uint32(storage.DefaultRetentionDays)
+	if p := r.Effective(ev.Account, ev.EventCategory); p != nil {
+		days = p.Days
+	}
+	return fmt.Sprintf("expired by retention policy (account %s, %d days)", ev.Account, days)
 }

@@ -222,6 +222,9 @@ func (n *Node) localShardLookup(req *cairnv1.ShardLookupRequest) (*cairnv1.Shard
 		From:     req.StartTimeUnixNano,
 		To:       req.EndTimeUnixNano,
 		Limit:    int(req.Limit),
+		// The events expired by the rules in force now are gone for the
+		// reader, whether or not a cut has deleted them yet.
+		Retention: n.retentionAt(time.Now()),
 	}
 	for _, f := range req.Filters {
 		q.Filters = append(q.Filters, storage.Filter{Attr: f.Attribute, Value: f.Value})

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"google.golang.org/grpc"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/raft"
@@ -208,7 +209,10 @@ func metaRetryable(err error) bool {
 		return true
 	}
 	if st, ok := status.FromError(err); ok {
-		return st.Code() == codes.Unavailable || st.Code() == codes.FailedPrecondition
+		// FailedPrecondition is a follower's "not the leader", or a
+		// refusal, which no other leader would change.
+		return st.Code() == codes.Unavailable ||
+			(st.Code() == codes.FailedPrecondition && !strings.HasPrefix(st.Message(), ErrDestructive.Error()))
 	}
 	return false
 }
@@ -224,6 +228,19 @@ func (n *Node) metaLeaderClient() (cairnv1.ClusterServiceClient, error) {
 		return nil, fmt.Errorf("meta leader %s not reachable yet (%v): %w", leader, err, ErrNoLeader)
 	}
 	return c, nil
+}
+
+// metaLeaderConn returns the connection to the meta leader.
+func (n *Node) metaLeaderConn() (*grpc.ClientConn, error) {
+	leader := n.meta.leader()
+	if leader == "" {
+		return nil, fmt.Errorf("meta group: %w", ErrNoLeader)
+	}
+	conn, err := n.nodeConn(leader)
+	if err != nil {
+		return nil, fmt.Errorf("meta leader %s not reachable yet (%v): %w", leader, err, ErrNoLeader)
+	}
+	return conn, nil
 }
 
 // nodeClient returns a client for a registered node.

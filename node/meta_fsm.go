@@ -54,6 +54,17 @@ func (f *metaFSM) viewToken(id string, fn func(t *cairnv1.IngestToken)) {
 	fn(f.tokens[id])
 }
 
+// retentionRules returns a copy of the retention rules (empty, not nil,
+// when none were ever set).
+func (f *metaFSM) retentionRules() *cairnv1.RetentionRules {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	if f.state.Retention == nil {
+		return &cairnv1.RetentionRules{}
+	}
+	return proto.Clone(f.state.Retention).(*cairnv1.RetentionRules)
+}
+
 // Changed returns a channel closed at the next applied change.
 func (f *metaFSM) Changed() <-chan struct{} {
 	f.mu.RLock()
@@ -100,6 +111,11 @@ func (f *metaFSM) Apply(l *raft.Log) any {
 		var m cairnv1.MetaCreateToken
 		mustUnmarshal(l, cmd.Payload, &m)
 		return f.applyCreateToken(m.Token)
+	case cairnv1.CommandType_COMMAND_TYPE_META_SET_RETENTION:
+		var m cairnv1.RetentionRules
+		mustUnmarshal(l, cmd.Payload, &m)
+		f.state.Retention = &m
+		return nil
 	case cairnv1.CommandType_COMMAND_TYPE_META_REVOKE_TOKEN:
 		var m cairnv1.MetaRevokeToken
 		mustUnmarshal(l, cmd.Payload, &m)

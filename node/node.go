@@ -40,6 +40,10 @@ type Node struct {
 	metrics *metrics
 	leaders leaderCache
 
+	// retentionMu serialises retention changes on the meta leader: each
+	// checks its impact against the rules it replaces.
+	retentionMu sync.Mutex
+
 	mu     sync.RWMutex
 	shards map[uint32]*shard
 
@@ -136,6 +140,7 @@ func (n *Node) Start() error {
 	// 6. Background work: meta duties, reconciliation, joining.
 	n.goLoop(n.metaLoop)
 	n.goLoop(n.reconcileLoop)
+	n.goLoop(n.cutLoop)
 	if n.cfg.Join != "" {
 		n.goLoop(n.joinLoop)
 	}

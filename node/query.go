@@ -157,6 +157,7 @@ func (n *Node) localShardQuery(ctx context.Context, req *cairnv1.ShardQueryReque
 		q.To = prune.To.UnixNano()
 	}
 	q.Prefilter = prefilter(prune.Eq)
+	q.Retention = n.retentionAt(time.Unix(0, req.NowUnixNano))
 	partial := plan.NewPartial()
 	var (
 		checked int

@@ -20,6 +20,7 @@ func (n *Node) startGRPC() {
 	cairnv1.RegisterIngestServiceServer(n.grpcServer, &ingestService{n: n})
 	cairnv1.RegisterClusterServiceServer(n.grpcServer, &clusterService{n: n})
 	cairnv1.RegisterQueryServiceServer(n.grpcServer, &queryService{n: n})
+	cairnv1.RegisterRetentionServiceServer(n.grpcServer, &retentionService{n: n})
 	n.wg.Add(1)
 	go func() {
 		defer n.wg.Done()

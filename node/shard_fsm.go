@@ -93,6 +93,14 @@ func (f *shardFSM) Apply(l *raft.Log) any {
 			panic(fmt.Sprintf("shard %d: cannot apply raft entry %d: %v", f.shard, l.Index, err))
 		}
 		return st
+	case cairnv1.CommandType_COMMAND_TYPE_RETENTION_CUT:
+		var c cairnv1.RetentionCut
+		mustUnmarshal(l, cmd.Payload, &c)
+		st, err := f.db.ApplyCut(l.Index, storage.NewRetention(c.Rules, c.LeaderTimeUnixNano))
+		if err != nil {
+			panic(fmt.Sprintf("shard %d: cannot apply retention cut %d: %v", f.shard, l.Index, err))
+		}
+		return st
 	default:
 		panic(fmt.Sprintf("shard %d: raft entry %d has unknown command type %v", f.shard, l.Index, cmd.Type))
 	}

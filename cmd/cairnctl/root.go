@@ -92,7 +92,8 @@ cluster serves every command.`,
 	f.StringVarP(&g.output, "output", "o", "table", "output format: table or json (and csv for query)")
 	f.DurationVar(&g.timeout, "timeout", 10*time.Second, "deadline for each request")
 
-	root.AddCommand(newStatusCmd(g), newAccountsCmd(g), newLookupCmd(g), newQueryCmd(g), newNodeCmd(g), newTokenCmd(g), newVerifyCmd(g))
+	root.AddCommand(newStatusCmd(g), newAccountsCmd(g), newLookupCmd(g), newQueryCmd(g), newNodeCmd(g), newTokenCmd(g), newVerifyCmd(g),
+		newRetentionCmd(g), newHoldCmd(g))
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return err })
 	return root
 }

@@ -30,6 +30,7 @@ type flags struct {
 	trailingLogs                uint64
 	snapshotInterval            time.Duration
 	segmentBytes                int
+	retentionInterval           time.Duration
 }
 
 func main() {
@@ -77,6 +78,7 @@ Ingest needs a token (cairnctl token create) except with --dev or --no-auth.`,
 	fl.Uint64Var(&f.trailingLogs, "raft-trailing-logs", 0, "Raft entries kept after a snapshot (0 = default)")
 	fl.DurationVar(&f.snapshotInterval, "raft-snapshot-interval", 0, "how often Raft checks whether to snapshot (0 = default)")
 	fl.IntVar(&f.segmentBytes, "raft-segment-bytes", 0, "size of a Raft log segment file; the log is reclaimed a segment at a time (0 = 64 MiB)")
+	fl.DurationVar(&f.retentionInterval, "retention-interval", time.Hour, "how often each shard leader deletes the events its retention policies expire (jittered by up to a tenth)")
 	if err := cmd.Execute(); err != nil {
 		fmt.Fprintf(os.Stderr, "cairnd: %v\n", err)
 		os.Exit(1)
@@ -103,7 +105,8 @@ func run(cmd *cobra.Command, f flags) error {
 		GRPCAddr: f.grpcAddr, RaftAddr: f.raftAddr, HTTPAddr: f.httpAdr,
 		Join: f.join, Shards: f.shards, Replicas: f.replicas,
 		SnapshotThreshold: f.snapshotThreshold, TrailingLogs: f.trailingLogs, SnapshotInterval: f.snapshotInterval, RaftSegmentBytes: f.segmentBytes,
-		RaftLogLevel: f.raftLogLevel, Logger: log,
+		RetentionInterval: f.retentionInterval,
+		RaftLogLevel:      f.raftLogLevel, Logger: log,
 		AllowAnonymousIngest: f.dev || f.noAuth,
 	}
 	if f.dev {
