@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"fmt"
 	"math"
 
 	cairnv1 "github.com/cairn-lake/cairn/proto/cairn/v1"
@@ -137,4 +138,20 @@ func (r *Retention) bounds(account string) (lo, hi int64) {
 		lo, hi = min(lo, cut), max(hi, cut)
 	}
 	return lo, hi
+}
+
+// ExpiredBy counts, per account, the stored events that after expires and
+// before keeps: what changing the rules from before to after would delete.
+func (db *DB) ExpiredBy(before, after *Retention) (map[string]uint64, error) {
+	counts := map[string]uint64{}
+	_, err := db.ScanFields(ScanQuery{Retention: before}, func(f *Fields, _ func() ([]byte, error)) (bool, error) {
+		if after.Expired(string(f.Account), string(f.Category), f.EventTime) {
+			counts[string(f.Account)]++
+		}
+		return true, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("cannot count expiring events: %w", err)
+	}
+	return counts, nil
 }

@@ -161,6 +161,7 @@ type Fields struct {
 	Account, Region, EventID                              []byte
 	EventTime                                             int64 // unix nanoseconds
 	EventName, EventSource, ErrorCode, SourceIP, ReadOnly []byte
+	Category                                              []byte // eventCategory
 	// Columns is the event's Event.Columns: whether these fields are the
 	// record's own columns (see storage/event.ColumnsExact). It is 0 for
 	// events stored before summaries carried it.
@@ -188,7 +189,7 @@ func (db *DB) ScanFields(q ScanQuery, fn func(f *Fields, raw func() ([]byte, err
 		s := &c.summary
 		f = Fields{Account: c.key.account, Region: c.key.region, EventID: c.key.eventID, EventTime: c.key.eventTime,
 			EventName: s.eventName, EventSource: s.eventSource, ErrorCode: s.errorCode, SourceIP: s.sourceIP,
-			ReadOnly: s.readOnly, Columns: s.columns}
+			ReadOnly: s.readOnly, Category: s.category, Columns: s.columns}
 		stats.Events++
 		stats.BytesRead += uint64(len(c.iter.Value()))
 		return fn(&f, raw)
