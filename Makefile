@@ -44,7 +44,17 @@ BENCH      ?= .
 BENCHTIME  ?= 1s
 BENCH_EXISTING = $(foreach p,$(BENCH_PKGS),$(if $(wildcard $(patsubst %/,%,$(patsubst %/...,%,$(p)))),$(p)))
 
-.PHONY: all build test lint proto run bench clean help tools-lint tools-proto
+# Docker. The image is labelled with the SHA-256 of the binaries it holds, so
+# that `make up` rebuilds it only when bin/ has changed. COMPOSE is the
+# Compose v2 plugin when the docker client has it, else docker-compose.
+IMAGE        ?= cairn:dev
+BINARIES     := $(BIN)/cairnd $(BIN)/cairnctl $(BIN)/cairn-agent
+IMAGE_LABEL  := org.cairn-lake.binaries-sha256
+COMPOSE      ?= $(shell docker compose version >/dev/null 2>&1 && echo "docker compose" || echo docker-compose)
+COMPOSE_RUN   = CAIRN_IMAGE=$(IMAGE) $(COMPOSE) -f deploy/compose.yaml -p cairn
+UP_TIMEOUT   ?= 180
+
+.PHONY: all build test lint proto run bench clean help tools-lint tools-proto docker up down
 
 all: build
 
@@ -56,6 +66,9 @@ help:
 	@echo "make bench   run the benchmarks and print their figures"
 	@echo "make proto   regenerate proto/cairn/v1 from its .proto files"
 	@echo "make clean   remove bin/"
+	@echo "make docker  build the image $(IMAGE) from the binaries of make build"
+	@echo "make up      start a 3-node cluster and an agent in Docker (deploy/compose.yaml) and wait until it is formed"
+	@echo "make down    stop the Docker cluster and delete its containers and volumes"
 
 build:
 	@mkdir -p $(BIN)
@@ -117,3 +130,30 @@ bench:
 
 clean:
 	rm -rf $(BIN)
+
+docker: build
+	docker build -f deploy/Dockerfile -t $(IMAGE) \
+		--label $(IMAGE_LABEL)=$$(cat $(BINARIES) | sha256sum | cut -d' ' -f1) .
+
+# Builds the image first when it is missing or holds other binaries than
+# bin/ (when bin/ is incomplete, an existing image is used as it is).
+up:
+	@if ! have="$$(docker image inspect -f '{{index .Config.Labels "$(IMAGE_LABEL)"}}' $(IMAGE) 2>/dev/null)"; then \
+		echo "==> image $(IMAGE) not found; building it"; \
+		$(MAKE) --no-print-directory docker; \
+	elif ls $(BINARIES) >/dev/null 2>&1 && [ "$$have" != "$$(cat $(BINARIES) | sha256sum | cut -d' ' -f1)" ]; then \
+		echo "==> image $(IMAGE) holds other binaries than $(BIN)/; rebuilding it"; \
+		$(MAKE) --no-print-directory docker; \
+	fi
+	$(COMPOSE_RUN) up -d
+	@if [ ! -x $(BIN)/cairnctl ]; then $(MAKE) --no-print-directory build; fi
+	@echo "==> waiting up to $(UP_TIMEOUT)s for 3 nodes and every shard with a leader and 3 replicas"
+	@if ! TIMEOUT=$(UP_TIMEOUT) CAIRNCTL=$(BIN)/cairnctl deploy/wait-cluster.sh 127.0.0.1:7401; then \
+		echo "==> the end of the cluster's logs:" >&2; \
+		$(COMPOSE_RUN) logs --no-color --tail 30 >&2; \
+		exit 1; \
+	fi
+	$(BIN)/cairnctl --server 127.0.0.1:7401 status
+
+down:
+	$(COMPOSE_RUN) down --volumes --remove-orphans
