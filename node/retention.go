@@ -343,28 +343,33 @@ type retentionService struct {
 	n *Node
 }
 
-// forwardAuth passes the caller's credentials on when a call is forwarded
-// to the meta leader.
+// forwardAuth passes the caller's credentials and address on when a call is
+// forwarded to the meta leader, which audits it.
 func forwardAuth(ctx context.Context) context.Context {
+	out := ctx
 	if md, ok := metadata.FromIncomingContext(ctx); ok {
 		if v := md.Get(authorizationKey); len(v) > 0 {
-			return metadata.AppendToOutgoingContext(ctx, authorizationKey, v[0])
+			out = metadata.AppendToOutgoingContext(out, authorizationKey, v[0])
 		}
 	}
-	return ctx
+	return metadata.AppendToOutgoingContext(out, callerAddrKey, callerAddr(ctx))
 }
 
-// callerIdentity names the caller of an admin call: the id of the token it
-// presented, else "anonymous".
-func callerIdentity(ctx context.Context) string {
-	if md, ok := metadata.FromIncomingContext(ctx); ok {
-		for _, v := range md.Get(authorizationKey) {
-			if id, ok := parseToken(strings.TrimPrefix(v, "Bearer ")); ok {
-				return "token:" + id
-			}
-		}
+// callerIdentity names the caller of an admin call: "token:<id>" for a
+// valid token, else "anonymous" (with the reason when it presented a token
+// that is not valid).
+func (n *Node) callerIdentity(ctx context.Context) string {
+	c, err := credentialFrom(ctx)
+	switch {
+	case err != nil:
+		return "anonymous (malformed token)"
+	case c == nil:
+		return "anonymous"
 	}
-	return "anonymous"
+	if _, _, err := n.authorize(c); err != nil {
+		return "anonymous (invalid or revoked token " + c.id + ")"
+	}
+	return "token:" + c.id
 }
 
 func (s *retentionService) SetRetention(ctx context.Context, req *cairnv1.SetRetentionRequest) (*cairnv1.RetentionChangeResponse, error) {
@@ -378,7 +383,7 @@ func (s *retentionService) SetRetention(ctx context.Context, req *cairnv1.SetRet
 	var resp *cairnv1.RetentionChangeResponse
 	err := s.n.onMetaLeader(ctx, func() error {
 		p := &cairnv1.RetentionPolicy{Account: req.Account, Category: req.Category, Days: req.Days,
-			SetBy: callerIdentity(ctx), SetAtUnixNano: time.Now().UnixNano()}
+			SetBy: s.n.callerIdentity(ctx), SetAtUnixNano: time.Now().UnixNano()}
 		impact, err := s.n.changeRetention(ctx, req.Force, func(r *cairnv1.RetentionRules) (*cairnv1.RetentionRules, error) {
 			next, _ := withPolicy(r, p)
 			return next, nil
@@ -388,7 +393,7 @@ func (s *retentionService) SetRetention(ctx context.Context, req *cairnv1.SetRet
 		}
 		resp = retentionChanged(p, impact)
 		s.n.log.Info("retention policy set", "account", p.Account, "category", p.Category, "days", p.Days, "by", p.SetBy, "expired", resp.Expired)
-		return nil
+		return s.n.audit(ctx, "SetRetention", req, nil)
 	}, func(cairnv1.ClusterServiceClient) error {
 		conn, err := s.n.metaLeaderConn()
 		if err == nil {
@@ -421,8 +426,8 @@ func (s *retentionService) DeleteRetention(ctx context.Context, req *cairnv1.Del
 			return err
 		}
 		resp = retentionChanged(old, impact)
-		s.n.log.Info("retention policy deleted", "account", old.Account, "category", old.Category, "by", callerIdentity(ctx), "expired", resp.Expired)
-		return nil
+		s.n.log.Info("retention policy deleted", "account", old.Account, "category", old.Category, "by", s.n.callerIdentity(ctx), "expired", resp.Expired)
+		return s.n.audit(ctx, "DeleteRetention", req, nil)
 	}, func(cairnv1.ClusterServiceClient) error {
 		conn, err := s.n.metaLeaderConn()
 		if err == nil {
@@ -462,7 +467,7 @@ func (s *retentionService) SetHold(ctx context.Context, req *cairnv1.SetHoldRequ
 	}
 	var resp *cairnv1.HoldResponse
 	err := s.n.onMetaLeader(ctx, func() error {
-		h := &cairnv1.LegalHold{Account: req.Account, Reason: req.Reason, SetBy: callerIdentity(ctx), SetAtUnixNano: time.Now().UnixNano()}
+		h := &cairnv1.LegalHold{Account: req.Account, Reason: req.Reason, SetBy: s.n.callerIdentity(ctx), SetAtUnixNano: time.Now().UnixNano()}
 		resp = &cairnv1.HoldResponse{Hold: h}
 		_, err := s.n.changeRetention(ctx, false, func(r *cairnv1.RetentionRules) (*cairnv1.RetentionRules, error) {
 			next, old := withHold(r, h)
@@ -473,10 +478,11 @@ func (s *retentionService) SetHold(ctx context.Context, req *cairnv1.SetHoldRequ
 			}
 			return next, nil
 		})
-		if err == nil && !resp.Unchanged {
-			s.n.log.Info("legal hold set", "account", h.Account, "by", h.SetBy, "reason", h.Reason)
+		if err != nil || resp.Unchanged {
+			return err
 		}
-		return err
+		s.n.log.Info("legal hold set", "account", h.Account, "by", h.SetBy, "reason", h.Reason)
+		return s.n.audit(ctx, "SetHold", req, nil)
 	}, func(cairnv1.ClusterServiceClient) error {
 		conn, err := s.n.metaLeaderConn()
 		if err == nil {
@@ -510,10 +516,11 @@ func (s *retentionService) ClearHold(ctx context.Context, req *cairnv1.ClearHold
 		for _, c := range impact {
 			resp.Expired += c.Events
 		}
-		if !resp.Unchanged {
-			s.n.log.Info("legal hold cleared", "account", req.Account, "by", callerIdentity(ctx), "expired", resp.Expired)
+		if resp.Unchanged {
+			return nil
 		}
-		return nil
+		s.n.log.Info("legal hold cleared", "account", req.Account, "by", s.n.callerIdentity(ctx), "expired", resp.Expired)
+		return s.n.audit(ctx, "ClearHold", req, nil)
 	}, func(cairnv1.ClusterServiceClient) error {
 		conn, err := s.n.metaLeaderConn()
 		if err == nil {

@@ -47,11 +47,15 @@ func (s *clusterService) LocalStatus(context.Context, *cairnv1.LocalStatusReques
 func (s *clusterService) Join(ctx context.Context, req *cairnv1.JoinRequest) (*cairnv1.JoinResponse, error) {
 	resp := &cairnv1.JoinResponse{}
 	err := s.n.onMetaLeader(ctx, func() error {
+		known := findNode(s.n.metaFSM.State(), req.Id) != nil
 		st, err := s.n.join(req)
 		resp.State = st
-		return err
+		if err != nil || known {
+			return err
+		}
+		return s.n.audit(ctx, "JoinNode", req, nil)
 	}, func(c cairnv1.ClusterServiceClient) error {
-		r, err := c.Join(ctx, req)
+		r, err := c.Join(forwardAuth(ctx), req)
 		if err == nil {
 			resp = r
 		}
@@ -63,11 +67,15 @@ func (s *clusterService) Join(ctx context.Context, req *cairnv1.JoinRequest) (*c
 func (s *clusterService) RemoveNode(ctx context.Context, req *cairnv1.RemoveNodeRequest) (*cairnv1.RemoveNodeResponse, error) {
 	resp := &cairnv1.RemoveNodeResponse{}
 	err := s.n.onMetaLeader(ctx, func() error {
+		was := findNode(s.n.metaFSM.State(), req.Id)
 		moved, err := s.n.removeNode(req.Id)
 		resp.Moved = moved
-		return err
+		if err != nil || was == nil || was.Removed {
+			return err
+		}
+		return s.n.audit(ctx, "RemoveNode", req, nil)
 	}, func(c cairnv1.ClusterServiceClient) error {
-		r, err := c.RemoveNode(ctx, req)
+		r, err := c.RemoveNode(forwardAuth(ctx), req)
 		if err == nil {
 			resp = r
 		}
@@ -83,11 +91,14 @@ func (s *clusterService) CreateToken(ctx context.Context, req *cairnv1.CreateTok
 	var resp *cairnv1.CreateTokenResponse
 	err := s.n.onMetaLeader(ctx, func() error {
 		var err error
-		resp, err = s.n.createToken(req)
-		return err
+		if resp, err = s.n.createToken(req); err != nil {
+			return err
+		}
+		// The response without the token string, which is shown only once.
+		return s.n.audit(ctx, "CreateToken", req, resp.Info)
 	}, func(c cairnv1.ClusterServiceClient) error {
 		var err error
-		resp, err = c.CreateToken(ctx, req)
+		resp, err = c.CreateToken(forwardAuth(ctx), req)
 		return err
 	})
 	return resp, toStatus(err)
@@ -113,11 +124,13 @@ func (s *clusterService) RevokeToken(ctx context.Context, req *cairnv1.RevokeTok
 	var resp *cairnv1.RevokeTokenResponse
 	err := s.n.onMetaLeader(ctx, func() error {
 		var err error
-		resp, err = s.n.revokeToken(req.Id)
-		return err
+		if resp, err = s.n.revokeToken(req.Id); err != nil || resp.AlreadyRevoked {
+			return err
+		}
+		return s.n.audit(ctx, "RevokeToken", req, nil)
 	}, func(c cairnv1.ClusterServiceClient) error {
 		var err error
-		resp, err = c.RevokeToken(ctx, req)
+		resp, err = c.RevokeToken(forwardAuth(ctx), req)
 		return err
 	})
 	return resp, toStatus(err)
