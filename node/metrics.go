@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/raft"
+	wal "github.com/hashicorp/raft-wal"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
@@ -17,6 +18,13 @@ type metrics struct {
 	reg          *prometheus.Registry
 	ingested     *prometheus.CounterVec
 	applyLatency prometheus.Histogram
+	// logAppend times the Raft log's appends, fsync included, per group.
+	logAppend *prometheus.HistogramVec
+	// queries times lookups and SQL queries on the node that coordinates
+	// them, by kind and outcome.
+	queries *prometheus.HistogramVec
+	// cutEvents counts the events retention cuts deleted on this replica.
+	cutEvents prometheus.Counter
 }
 
 func newMetrics() *metrics {
@@ -32,7 +40,21 @@ func newMetrics() *metrics {
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
 		}),
 	}
-	m.reg.MustRegister(m.ingested, m.applyLatency,
+	m.logAppend = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "cairn_raft_log_append_seconds",
+		Help:    "Time to append entries to a Raft group's log, fsync included.",
+		Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16),
+	}, []string{"group"})
+	m.queries = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "cairn_query_seconds",
+		Help:    "Time to answer a lookup or a SQL query on the coordinating node, by kind (lookup, sql) and outcome (ok, error).",
+		Buckets: prometheus.ExponentialBuckets(0.0005, 2, 18),
+	}, []string{"kind", "outcome"})
+	m.cutEvents = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "cairn_retention_deleted_events_total",
+		Help: "Events deleted from this node's replicas by retention cuts.",
+	})
+	m.reg.MustRegister(m.ingested, m.applyLatency, m.logAppend, m.queries, m.cutEvents,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -124,4 +146,29 @@ func (c groupCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(descCompDebt, prometheus.GaugeValue, float64(m.Compact.EstimatedDebt), id)
 		ch <- prometheus.MustNewConstMetric(descStalls, prometheus.CounterValue, float64(stalls), id)
 	}
+}
+
+// observeQuery records the latency of a lookup or query begun at start.
+func (m *metrics) observeQuery(kind string, start time.Time, err error) {
+	outcome := "ok"
+	if err != nil {
+		outcome = "error"
+	}
+	m.queries.WithLabelValues(kind, outcome).Observe(time.Since(start).Seconds())
+}
+
+// timedLog is a Raft log that times its appends. Embedding keeps every other
+// method of the WAL, IsMonotonic included, which raft relies on.
+type timedLog struct {
+	*wal.WAL
+	append prometheus.Observer
+}
+
+func (l timedLog) StoreLog(log *raft.Log) error { return l.StoreLogs([]*raft.Log{log}) }
+
+func (l timedLog) StoreLogs(logs []*raft.Log) error {
+	start := time.Now()
+	err := l.WAL.StoreLogs(logs)
+	l.append.Observe(time.Since(start).Seconds())
+	return err
 }

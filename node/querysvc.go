@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"time"
 
 	cairnv1 "github.com/cairn-lake/cairn/proto/cairn/v1"
 )
@@ -14,7 +15,9 @@ type queryService struct {
 }
 
 func (s *queryService) Lookup(ctx context.Context, req *cairnv1.LookupRequest) (*cairnv1.LookupResponse, error) {
+	start := time.Now()
 	resp, err := s.n.lookup(ctx, req)
+	s.n.metrics.observeQuery("lookup", start, err)
 	return resp, toStatus(err)
 }
 
@@ -25,7 +28,10 @@ func (s *queryService) ShardLookup(ctx context.Context, req *cairnv1.ShardLookup
 }
 
 func (s *queryService) Query(req *cairnv1.QueryRequest, stream cairnv1.QueryService_QueryServer) error {
-	return toStatus(s.n.runQuery(stream.Context(), req, stream.Send))
+	start := time.Now()
+	err := s.n.runQuery(stream.Context(), req, stream.Send)
+	s.n.metrics.observeQuery("sql", start, err)
+	return toStatus(err)
 }
 
 func (s *queryService) ShardQuery(ctx context.Context, req *cairnv1.ShardQueryRequest) (*cairnv1.ShardQueryResponse, error) {

@@ -88,7 +88,8 @@ func (n *Node) startRaftGroup(spec raftGroupSpec) (*raftGroup, error) {
 			}
 		}
 	}
-	r, err := raft.NewRaft(conf, spec.fsm, logs, logs, spec.snaps, spec.trans)
+	timed := timedLog{WAL: logs, append: n.metrics.logAppend.WithLabelValues(spec.name)}
+	r, err := raft.NewRaft(conf, spec.fsm, timed, logs, spec.snaps, spec.trans)
 	if err != nil {
 		closeLogs()
 		return nil, fmt.Errorf("cannot start raft for %s: %w", spec.name, err)

@@ -69,6 +69,7 @@ func (n *Node) openShard(id uint32, bootstrap *raft.Configuration) (*shard, erro
 	if err != nil {
 		return nil, err
 	}
+	fsm.cutDeleted = n.metrics.cutEvents
 	snaps, err := snapstore.New(filepath.Join(dir, "snapshots"), fsm.checkpoint, n.log.With("shard", id))
 	if err != nil {
 		fsm.close()

@@ -36,6 +36,8 @@ type shardFSM struct {
 
 	// restores counts snapshots installed since start.
 	restores atomic.Uint64
+	// cutDeleted, when set, counts the events retention cuts delete.
+	cutDeleted interface{ Add(float64) }
 }
 
 func openShardFSM(shard uint32, dir string, opts storage.Options) (*shardFSM, error) {
@@ -99,6 +101,9 @@ func (f *shardFSM) Apply(l *raft.Log) any {
 		st, err := f.db.ApplyCut(l.Index, storage.NewRetention(c.Rules, c.LeaderTimeUnixNano))
 		if err != nil {
 			panic(fmt.Sprintf("shard %d: cannot apply retention cut %d: %v", f.shard, l.Index, err))
+		}
+		if f.cutDeleted != nil {
+			f.cutDeleted.Add(float64(st.Events))
 		}
 		return st
 	default:

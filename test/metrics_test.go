@@ -1,0 +1,96 @@
+package test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cairn-lake/cairn/node"
+	cairnv1 "github.com/cairn-lake/cairn/proto/cairn/v1"
+)
+
+// TestNodeMetrics: /metrics reports Raft state per group, log append
+// latency, Pebble health, ingest counters and query latencies, with values
+// that follow what the node did.
+func TestNodeMetrics(t *testing.T) {
+	c := NewCluster(t, 1, WithConfig(func(cfg *node.Config) { cfg.HTTPAddr = "127.0.0.1:0" }))
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	events := makeEvents(t, 1500, 12, 5)
+	if res, err := Ingest(ctx, c.Node(0).GRPCAddr(), events, 250, 2); err != nil || res.Stored != len(events) {
+		t.Fatalf("ingest: %v", err)
+	}
+	qc := cairnv1.NewQueryServiceClient(c.Conn(0))
+	if _, _, err := RunQuery(ctx, qc, "SELECT count(*) FROM events"); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := RunQuery(ctx, qc, "SELECT nosuchcolumn FROM events"); err == nil {
+		t.Fatal("a bad query succeeded")
+	}
+	if _, err := qc.Lookup(ctx, &cairnv1.LookupRequest{MaxResults: 5}); err != nil {
+		t.Fatal(err)
+	}
+
+	resp, err := http.Get("http://" + c.Node(0).HTTPAddr() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(body)
+	value := func(series string) float64 {
+		t.Helper()
+		m := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(series) + ` (\S+)$`).FindStringSubmatch(text)
+		if m == nil {
+			t.Fatalf("/metrics has no %s", series)
+		}
+		v, err := strconv.ParseFloat(m[1], 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	sum := func(prefix string) float64 {
+		var total float64
+		for _, line := range strings.Split(text, "\n") {
+			if strings.HasPrefix(line, prefix) {
+				f := strings.Fields(line)
+				v, _ := strconv.ParseFloat(f[len(f)-1], 64)
+				total += v
+			}
+		}
+		return total
+	}
+	if v := value(`cairn_raft_leader{group="meta"}`); v != 1 {
+		t.Errorf("the only node does not lead meta: %v", v)
+	}
+	if v := value(`cairn_ingest_events_total{status="stored"}`); v != float64(len(events)) {
+		t.Errorf("stored counter %v, want %d", v, len(events))
+	}
+	if v := sum("cairn_shard_events{"); v != float64(len(events)) {
+		t.Errorf("shard event gauges sum to %v, want %d", v, len(events))
+	}
+	if v := sum("cairn_raft_log_append_seconds_count{"); v < 8 {
+		t.Errorf("%v log appends timed, want one per shard at least", v)
+	}
+	for _, series := range []string{`cairn_query_seconds_count{kind="sql",outcome="ok"}`, `cairn_query_seconds_count{kind="sql",outcome="error"}`,
+		`cairn_query_seconds_count{kind="lookup",outcome="ok"}`} {
+		if v := value(series); v != 1 {
+			t.Errorf("%s = %v, want 1", series, v)
+		}
+	}
+	for _, name := range []string{"cairn_raft_term{", "cairn_raft_commit_index{", "cairn_raft_applied_index{", "cairn_pebble_l0_files{",
+		"cairn_pebble_compaction_debt_bytes{", "cairn_pebble_write_stalls_total{", "cairn_shard_commit_seconds_bucket{", "cairn_retention_deleted_events_total"} {
+		if !strings.Contains(text, "\n"+name) {
+			t.Errorf("/metrics has no %s…", name)
+		}
+	}
+}
