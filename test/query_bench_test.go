@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/pprof"
 	"slices"
 	"testing"
 	"time"
@@ -128,6 +129,17 @@ func BenchmarkQueries(b *testing.B) {
 			{Attribute: cairnv1.LookupAttribute_LOOKUP_ATTRIBUTE_EVENT_ID, Value: sample.EventId}}})},
 	}
 	b.ResetTimer()
+	if path := os.Getenv("CAIRN_BENCH_QUERY_PROFILE"); path != "" {
+		// A CPU profile of the queries alone, not of the load.
+		f, err := os.Create(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			b.Fatal(err)
+		}
+		defer func() { pprof.StopCPUProfile(); f.Close() }()
+	}
 	for _, q := range queries {
 		if _, err := q.run(); err != nil { // warm-up
 			b.Fatalf("%s: %v", q.name, err)
