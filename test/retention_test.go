@@ -100,7 +100,15 @@ func (m retentionModel) keptIDs(events []retEvent) map[string]bool {
 // whole cluster; a replica that was down during a cut catches up to the
 // same digest as the others.
 func TestRetention(t *testing.T) {
-	c := NewCluster(t, 3, WithConfig(func(cfg *node.Config) { cfg.RetentionInterval = 2 * time.Second }))
+	c := NewCluster(t, 3, WithConfig(func(cfg *node.Config) {
+		cfg.RetentionInterval = 2 * time.Second
+		// Logs compacted early, so that a node that joins at the end gets
+		// its replicas as snapshots taken after the cuts.
+		cfg.SnapshotThreshold = 8
+		cfg.TrailingLogs = 4
+		cfg.SnapshotInterval = 200 * time.Millisecond
+		cfg.RaftSegmentBytes = 64 << 10
+	}))
 	now := time.Now()
 	events := retentionEvents(4000, now)
 	raws := make([][]byte, len(events))
@@ -216,6 +224,20 @@ func TestRetention(t *testing.T) {
 	waitForKept(t, c, want, "after the hold was cleared, all nodes")
 	c.Converged(60 * time.Second) // same digest at the same applied index on every replica
 
+	// A node that joins now is given replicas rebuilt from snapshots of the
+	// cut shards: they end with the same digests as the others.
+	j := c.Join(0)
+	waitFor(t, 90*time.Second, "the joined node hosts caught-up replicas", func() bool {
+		hosted := 0
+		for _, ls := range c.Node(j).LocalStatus().Shards {
+			if ls.SnapshotsInstalled > 0 && ls.AppliedIndex > 0 {
+				hosted++
+			}
+		}
+		return hosted >= 2
+	})
+	c.Converged(60 * time.Second)
+
 	// Every admin action is in Cairn's own audit trail, with its caller.
 	if _, err := cairnv1.NewClusterServiceClient(c.Conn(2)).RevokeToken(ctx, &cairnv1.RevokeTokenRequest{Id: tok.Info.Id}); err != nil {
 		t.Fatal(err)
@@ -231,7 +253,7 @@ func TestRetention(t *testing.T) {
 	}
 	by := " by token:" + tok.Info.Id
 	wantTrail := []string{"CreateToken by anonymous", "SetHold" + by, "SetRetention" + by, "SetRetention" + by, "SetRetention" + by,
-		"ClearHold" + by, "RevokeToken by anonymous"}
+		"ClearHold" + by, "JoinNode by anonymous", "RevokeToken by anonymous"}
 	if !slices.Equal(got, wantTrail) {
 		t.Errorf("audit trail:\n got %q\nwant %q", got, wantTrail)
 	}
