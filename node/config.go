@@ -26,10 +26,16 @@ type Config struct {
 	Join string
 	// Shards and Replicas are used when the cluster is first formed.
 	Shards, Replicas int
-	// AllowAnonymousIngest lets an ingest stream without a token write any
-	// account (development and lab clusters). A stream that presents a
-	// token is checked and scoped either way.
-	AllowAnonymousIngest bool
+	// AllowAnonymous turns authentication off (development and lab
+	// clusters): an ingest stream without a token may write any account and
+	// admin calls need no token. A stream that presents a token is checked
+	// and scoped either way.
+	//
+	// Otherwise ingest needs an ingest token and admin calls an admin token;
+	// InitialAdminToken, a token string (cairnctl token new), becomes the
+	// cluster's first admin token when this node forms the cluster.
+	InitialAdminToken string
+	AllowAnonymous    bool
 
 	// Raft tuning; zero means the default noted.
 	SnapshotInterval  time.Duration // 2m
@@ -159,6 +165,11 @@ func (c *Config) validate() error {
 		}
 		if !found {
 			return fmt.Errorf("the bootstrap list does not name this node (%s)", c.ID)
+		}
+	}
+	if c.InitialAdminToken != "" {
+		if _, ok := parseToken(c.InitialAdminToken); !ok {
+			return fmt.Errorf("--initial-admin-token is not a Cairn token (cairn_<16 hex>_<64 hex>); make one with cairnctl token new")
 		}
 	}
 	if c.Shards < 1 || c.Shards > 4096 {

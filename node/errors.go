@@ -45,6 +45,10 @@ var (
 	// the token and when (revokedTokenError).
 	ErrTokenRevoked = errors.New("token revoked")
 
+	// ErrAdminTokenRequired: an admin call without a token on a cluster
+	// that requires them.
+	ErrAdminTokenRequired = errors.New("this cluster requires an admin token: pass cairnctl --token or set CAIRN_TOKEN; the first one is cairnd --initial-admin-token, more come from cairnctl token create --admin")
+
 	// ErrDestructive: a retention change would delete stored events and was
 	// not forced. Its message starts every refusal.
 	ErrDestructive = errors.New("refused")

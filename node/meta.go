@@ -113,6 +113,12 @@ func (n *Node) leadMeta() error {
 			ids = append(ids, p.ID)
 		}
 		init.Placement = initialPlacement(ids, n.cfg.Shards, n.cfg.Replicas)
+		if tok := n.cfg.InitialAdminToken; tok != "" {
+			id, _ := parseToken(tok) // checked by Config.validate
+			hash := hashToken(tok)
+			init.AdminToken = &cairnv1.IngestToken{Id: id, Hash: hash[:], Admin: true, CreatedAtUnixNano: time.Now().UnixNano(),
+				Description: "initial admin token (cairnd --initial-admin-token)"}
+		}
 		n.log.Info("forming cluster", "nodes", ids, "shards", n.cfg.Shards, "replicas", n.cfg.Replicas)
 		return n.proposeMeta(cairnv1.CommandType_COMMAND_TYPE_META_INIT, init)
 	}

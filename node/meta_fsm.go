@@ -142,6 +142,9 @@ func (f *metaFSM) applyInit(m *cairnv1.MetaInit) error {
 	}
 	f.state.Placement = clonePlacement(m.Placement)
 	f.state.InitialPlacement = clonePlacement(m.Placement)
+	if m.AdminToken != nil {
+		return f.applyCreateToken(m.AdminToken)
+	}
 	return nil
 }
 

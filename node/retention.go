@@ -373,6 +373,9 @@ func (n *Node) callerIdentity(ctx context.Context) string {
 }
 
 func (s *retentionService) SetRetention(ctx context.Context, req *cairnv1.SetRetentionRequest) (*cairnv1.RetentionChangeResponse, error) {
+	if err := s.n.requireAdmin(ctx, "set retention"); err != nil {
+		return nil, err
+	}
 	if err := checkScope(req.Account, req.Default, req.Category); err != nil {
 		return nil, status.Errorf(codes.InvalidArgument, "cannot set retention: %v", err)
 	}
@@ -405,6 +408,9 @@ func (s *retentionService) SetRetention(ctx context.Context, req *cairnv1.SetRet
 }
 
 func (s *retentionService) DeleteRetention(ctx context.Context, req *cairnv1.DeleteRetentionRequest) (*cairnv1.RetentionChangeResponse, error) {
+	if err := s.n.requireAdmin(ctx, "delete retention"); err != nil {
+		return nil, err
+	}
 	if err := checkScope(req.Account, req.Default, req.Category); err != nil {
 		return nil, status.Errorf(codes.InvalidArgument, "cannot delete retention: %v", err)
 	}
@@ -459,6 +465,9 @@ func scopeName(account, category string) string {
 }
 
 func (s *retentionService) SetHold(ctx context.Context, req *cairnv1.SetHoldRequest) (*cairnv1.HoldResponse, error) {
+	if err := s.n.requireAdmin(ctx, "set hold"); err != nil {
+		return nil, err
+	}
 	switch {
 	case !validRetentionAccount(req.Account):
 		return nil, status.Errorf(codes.InvalidArgument, "cannot set hold: account %q is not a 12-digit account id (or %q, Cairn's own)", req.Account, auditAccount)
@@ -494,6 +503,9 @@ func (s *retentionService) SetHold(ctx context.Context, req *cairnv1.SetHoldRequ
 }
 
 func (s *retentionService) ClearHold(ctx context.Context, req *cairnv1.ClearHoldRequest) (*cairnv1.HoldResponse, error) {
+	if err := s.n.requireAdmin(ctx, "clear hold"); err != nil {
+		return nil, err
+	}
 	if !validRetentionAccount(req.Account) {
 		return nil, status.Errorf(codes.InvalidArgument, "cannot clear hold: account %q is not a 12-digit account id (or %q, Cairn's own)", req.Account, auditAccount)
 	}

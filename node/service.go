@@ -65,6 +65,9 @@ func (s *clusterService) Join(ctx context.Context, req *cairnv1.JoinRequest) (*c
 }
 
 func (s *clusterService) RemoveNode(ctx context.Context, req *cairnv1.RemoveNodeRequest) (*cairnv1.RemoveNodeResponse, error) {
+	if err := s.n.requireAdmin(ctx, "remove node"); err != nil {
+		return nil, err
+	}
 	resp := &cairnv1.RemoveNodeResponse{}
 	err := s.n.onMetaLeader(ctx, func() error {
 		was := findNode(s.n.metaFSM.State(), req.Id)
@@ -85,6 +88,9 @@ func (s *clusterService) RemoveNode(ctx context.Context, req *cairnv1.RemoveNode
 }
 
 func (s *clusterService) CreateToken(ctx context.Context, req *cairnv1.CreateTokenRequest) (*cairnv1.CreateTokenResponse, error) {
+	if err := s.n.requireAdmin(ctx, "create token"); err != nil {
+		return nil, err
+	}
 	if _, err := tokenRequestAccounts(req); err != nil {
 		return nil, status.Errorf(codes.InvalidArgument, "cannot create token: %v", err)
 	}
@@ -105,19 +111,25 @@ func (s *clusterService) CreateToken(ctx context.Context, req *cairnv1.CreateTok
 }
 
 func (s *clusterService) ListTokens(ctx context.Context, req *cairnv1.ListTokensRequest) (*cairnv1.ListTokensResponse, error) {
+	if err := s.n.requireAdmin(ctx, "list tokens"); err != nil {
+		return nil, err
+	}
 	var resp *cairnv1.ListTokensResponse
 	err := s.n.onMetaLeader(ctx, func() error {
 		resp = s.n.listTokens()
 		return nil
 	}, func(c cairnv1.ClusterServiceClient) error {
 		var err error
-		resp, err = c.ListTokens(ctx, req)
+		resp, err = c.ListTokens(forwardAuth(ctx), req)
 		return err
 	})
 	return resp, toStatus(err)
 }
 
 func (s *clusterService) RevokeToken(ctx context.Context, req *cairnv1.RevokeTokenRequest) (*cairnv1.RevokeTokenResponse, error) {
+	if err := s.n.requireAdmin(ctx, "revoke token"); err != nil {
+		return nil, err
+	}
 	if req.Id == "" {
 		return nil, status.Error(codes.InvalidArgument, "revoke token needs a token id (cairnctl token list shows them)")
 	}

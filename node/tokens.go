@@ -11,7 +11,9 @@ import (
 	"strings"
 	"time"
 
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
 
 	cairnv1 "github.com/cairn-lake/cairn/proto/cairn/v1"
 )
@@ -99,6 +101,10 @@ func isAccountID(s string) bool {
 // accounts sorted and without repeats. Its errors are the caller's mistakes.
 func tokenRequestAccounts(req *cairnv1.CreateTokenRequest) ([]string, error) {
 	switch {
+	case req.Admin && (req.AllAccounts || len(req.Accounts) > 0):
+		return nil, fmt.Errorf("an admin token writes no events: give admin, or accounts or all_accounts, not both")
+	case req.Admin && len(req.Description) <= maxTokenDescription:
+		return nil, nil
 	case req.AllAccounts && len(req.Accounts) > 0:
 		return nil, fmt.Errorf("give accounts or all_accounts, not both")
 	case !req.AllAccounts && len(req.Accounts) == 0:
@@ -125,6 +131,7 @@ func tokenInfo(t *cairnv1.IngestToken) *cairnv1.TokenInfo {
 		CreatedAtUnixNano: t.GetCreatedAtUnixNano(),
 		Description:       t.GetDescription(),
 		RevokedAtUnixNano: t.GetRevokedAtUnixNano(),
+		Admin:             t.GetAdmin(),
 	}
 }
 
@@ -148,6 +155,7 @@ func (n *Node) createToken(req *cairnv1.CreateTokenRequest) (*cairnv1.CreateToke
 		Hash:              hash[:],
 		Accounts:          accounts,
 		AllAccounts:       req.AllAccounts,
+		Admin:             req.Admin,
 		CreatedAtUnixNano: time.Now().UnixNano(),
 		Description:       req.Description,
 	}
@@ -221,11 +229,13 @@ func credentialFrom(ctx context.Context) (*credential, error) {
 	return &credential{id: id, hash: hashToken(token)}, nil
 }
 
-// tokenScope is what a token lets a stream write.
+// tokenScope is what a token lets its bearer do: write some accounts'
+// events, or (admin) make admin calls.
 type tokenScope struct {
 	id       string
 	all      bool
 	accounts []string // sorted
+	admin    bool
 }
 
 // allows reports whether the scope covers account.
@@ -272,7 +282,7 @@ func (n *Node) authorize(c *credential) (scope *tokenScope, known bool, err erro
 			known, err = true, &revokedTokenError{id: t.Id, at: time.Unix(0, t.RevokedAtUnixNano)}
 		default:
 			known = true
-			scope = &tokenScope{id: t.Id, all: t.AllAccounts, accounts: slices.Clone(t.Accounts)}
+			scope = &tokenScope{id: t.Id, all: t.AllAccounts, accounts: slices.Clone(t.Accounts), admin: t.Admin}
 		}
 	})
 	return scope, known, err
@@ -288,19 +298,28 @@ func (n *Node) authenticate(ctx context.Context) (*credential, error) {
 		return nil, err
 	}
 	if c == nil {
-		if n.cfg.AllowAnonymousIngest {
+		if n.cfg.AllowAnonymous {
 			return nil, nil
 		}
 		return nil, ErrTokenRequired
 	}
+	if _, err := n.authorizeWaiting(ctx, c); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// authorizeWaiting is authorize, giving a token id this node does not know
+// yet up to tokenCatchUp for the meta state to catch up.
+func (n *Node) authorizeWaiting(ctx context.Context, c *credential) (*tokenScope, error) {
 	wait := time.NewTimer(tokenCatchUp)
 	defer wait.Stop()
 	for {
 		changed := n.metaFSM.Changed()
-		_, known, err := n.authorize(c)
+		scope, known, err := n.authorize(c)
 		switch {
 		case err == nil:
-			return c, nil
+			return scope, nil
 		case known:
 			return nil, err
 		}
@@ -312,4 +331,28 @@ func (n *Node) authenticate(ctx context.Context) (*credential, error) {
 			return nil, ctx.Err()
 		}
 	}
+}
+
+// requireAdmin checks that an admin call presents a valid admin token,
+// unless the node runs without authentication (--dev, --no-auth).
+func (n *Node) requireAdmin(ctx context.Context, call string) error {
+	if n.cfg.AllowAnonymous {
+		return nil
+	}
+	c, err := credentialFrom(ctx)
+	if err != nil {
+		return status.Errorf(codes.Unauthenticated, "%s: %v", call, err)
+	}
+	if c == nil {
+		return status.Errorf(codes.Unauthenticated, "%s: %v", call, ErrAdminTokenRequired)
+	}
+	scope, err := n.authorizeWaiting(ctx, c)
+	if err != nil {
+		return status.Errorf(codes.Unauthenticated, "%s: %v", call, err)
+	}
+	if !scope.admin {
+		return status.Errorf(codes.PermissionDenied, "%s: token %s is an ingest token (%s); admin calls need a token made with cairnctl token create --admin",
+			call, scope.id, scopeOf(scope.all, scope.accounts))
+	}
+	return nil
 }

@@ -224,7 +224,7 @@ func TestAuthenticate(t *testing.T) {
 	if _, err := n.authenticate(context.Background()); !errors.Is(err, ErrTokenRequired) || !strings.Contains(err.Error(), "cairnctl token create") {
 		t.Fatalf("no token: %v, want ErrTokenRequired saying what to do", err)
 	}
-	n.cfg.AllowAnonymousIngest = true
+	n.cfg.AllowAnonymous = true
 	if c, err := n.authenticate(context.Background()); c != nil || err != nil {
 		t.Fatalf("no token, anonymous allowed: %v, %v; want an anonymous stream", c, err)
 	}

@@ -6,6 +6,8 @@ package test
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"net"
@@ -27,7 +29,8 @@ type Cluster struct {
 	dir     string
 	shards  int
 	rf      int
-	tokens  bool // ingest requires a token
+	tokens  bool   // ingest and admin calls require tokens
+	admin   string // the initial admin token, with tokens
 	tune    func(*node.Config)
 	mu      sync.Mutex
 	configs []node.Config
@@ -44,9 +47,26 @@ func WithShards(n int) Option { return func(c *Cluster) { c.shards = n } }
 // WithReplicas sets the replication factor (default 3).
 func WithReplicas(n int) Option { return func(c *Cluster) { c.rf = n } }
 
-// WithTokensRequired makes every node require an ingest token, as cairnd
-// does by default; without it the nodes allow anonymous ingest.
-func WithTokensRequired() Option { return func(c *Cluster) { c.tokens = true } }
+// WithTokensRequired makes every node require an ingest token for ingest
+// and an admin token for admin calls, as cairnd does by default; without it
+// the nodes allow both anonymously. The cluster's first admin token is
+// AdminToken.
+func WithTokensRequired() Option {
+	return func(c *Cluster) { c.tokens, c.admin = true, NewTokenString() }
+}
+
+// AdminToken is the initial admin token of a cluster WithTokensRequired.
+func (c *Cluster) AdminToken() string { return c.admin }
+
+// NewTokenString returns a fresh, unregistered token string, as cairnctl
+// token new makes.
+func NewTokenString() string {
+	var b [8 + 32]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(err)
+	}
+	return "cairn_" + hex.EncodeToString(b[:8]) + "_" + hex.EncodeToString(b[8:])
+}
 
 // WithConfig adjusts every node's configuration (Raft tuning, batching).
 func WithConfig(f func(*node.Config)) Option { return func(c *Cluster) { c.tune = f } }
@@ -94,7 +114,8 @@ func (c *Cluster) baseConfig(i int, raftAddr string) node.Config {
 		MemTableBytes: 4 << 20,
 		RaftLogLevel:  raftLogLevel(),
 		// Tokens are tested on their own (tokens_test.go).
-		AllowAnonymousIngest: !c.tokens,
+		AllowAnonymous:    !c.tokens,
+		InitialAdminToken: c.admin,
 	}
 	if c.tune != nil {
 		c.tune(&cfg)

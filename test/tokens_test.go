@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -35,6 +36,7 @@ func TestIngestTokens(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	admin := func(i int) cairnv1.ClusterServiceClient { return cairnv1.NewClusterServiceClient(c.Conn(i)) }
+	actx := WithToken(ctx, c.AdminToken())
 	events := makeEvents(t, 200, 2, 31)
 	accountOf := accountsOf(t, events)
 
@@ -48,7 +50,7 @@ func TestIngestTokens(t *testing.T) {
 	wantStatus(t, "unknown token", err, codes.Unauthenticated, "invalid token")
 
 	// 2. A token for account A, made through n1.
-	created, err := admin(0).CreateToken(ctx, &cairnv1.CreateTokenRequest{Accounts: []string{acctA}, Description: "agent of A"})
+	created, err := admin(0).CreateToken(actx, &cairnv1.CreateTokenRequest{Accounts: []string{acctA}, Description: "agent of A"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,8 +61,28 @@ func TestIngestTokens(t *testing.T) {
 	if info := created.Info; info.CreatedAtUnixNano == 0 || info.RevokedAtUnixNano != 0 || info.Description != "agent of A" || strings.Join(info.Accounts, ",") != acctA || info.AllAccounts {
 		t.Fatalf("created %v", info)
 	}
-	_, err = admin(2).CreateToken(ctx, &cairnv1.CreateTokenRequest{Accounts: []string{acctA}, AllAccounts: true})
+	_, err = admin(2).CreateToken(actx, &cairnv1.CreateTokenRequest{Accounts: []string{acctA}, AllAccounts: true})
 	wantStatus(t, "accounts and all_accounts", err, codes.InvalidArgument, "not both")
+
+	// Admin calls need an admin token: without one they are
+	// unauthenticated, with an ingest token denied.
+	_, err = admin(1).ListTokens(ctx, &cairnv1.ListTokensRequest{})
+	wantStatus(t, "admin call without a token", err, codes.Unauthenticated, "this cluster requires an admin token")
+	_, err = cairnv1.NewRetentionServiceClient(c.Conn(2)).SetHold(WithToken(ctx, tokenA), &cairnv1.SetHoldRequest{Account: acctA, Reason: "x"})
+	wantStatus(t, "admin call with an ingest token", err, codes.PermissionDenied, "is an ingest token")
+	_, err = admin(0).CreateToken(WithToken(ctx, "cairn_0123456789abcdef_"+strings.Repeat("0", 64)), &cairnv1.CreateTokenRequest{Admin: true})
+	wantStatus(t, "admin call with an unknown token", err, codes.Unauthenticated, "invalid token")
+	second, err := admin(1).CreateToken(actx, &cairnv1.CreateTokenRequest{Admin: true, Description: "second admin"})
+	if err != nil || !second.Info.Admin || len(second.Info.Accounts) != 0 {
+		t.Fatalf("an admin token: %v, %v", second, err)
+	}
+	if _, err := admin(2).ListTokens(WithToken(ctx, second.Token), &cairnv1.ListTokensRequest{}); err != nil {
+		t.Fatalf("ListTokens with the second admin token: %v", err)
+	}
+	if r, err := sendOne(WithToken(ctx, second.Token), c.Conn(1), events[:1]); err != nil ||
+		r.Results[0].Status != cairnv1.EventStatus_EVENT_STATUS_REJECTED || !strings.Contains(r.Results[0].Reason, "outside the scope") {
+		t.Fatalf("an event sent with an admin token: %v, %v; want it rejected", r, err)
+	}
 
 	// 3. Used on n3, in one batch of both accounts: A's events are stored,
 	// B's rejected one by one with the reason.
@@ -92,10 +114,12 @@ func TestIngestTokens(t *testing.T) {
 	if storedA == 0 || storedA == 100 {
 		t.Fatalf("the batch holds %d events of %s out of 100; the test needs both accounts", storedA, acctA)
 	}
-	accts, err := admin(1).Accounts(ctx, &cairnv1.AccountsRequest{})
+	accts, err := admin(1).Accounts(actx, &cairnv1.AccountsRequest{})
 	if err != nil {
 		t.Fatal(err)
 	}
+	// (Cairn's own account holds the audit events of the admin calls.)
+	accts.Accounts = slices.DeleteFunc(accts.Accounts, func(a *cairnv1.AccountSummary) bool { return a.Account == "cairn" })
 	if len(accts.Accounts) != 1 || accts.Accounts[0].Account != acctA || accts.Accounts[0].Events != uint64(storedA) {
 		t.Fatalf("the cluster holds %v; want only %d events of %s", accts.Accounts, storedA, acctA)
 	}
@@ -104,19 +128,19 @@ func TestIngestTokens(t *testing.T) {
 	// secret nor its hash; the meta state holds the hash, not the token.
 	hash := sha256.Sum256([]byte(tokenA))
 	secret := tokenA[strings.LastIndexByte(tokenA, '_')+1:]
-	list, err := admin(1).ListTokens(ctx, &cairnv1.ListTokensRequest{})
+	list, err := admin(1).ListTokens(actx, &cairnv1.ListTokensRequest{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(list.Tokens) != 1 || !proto.Equal(list.Tokens[0], created.Info) {
-		t.Fatalf("ListTokens: %v, want [%v]", list.Tokens, created.Info)
+	if ing := ingestTokens(list.Tokens); len(ing) != 1 || !proto.Equal(ing[0], created.Info) || len(list.Tokens) != 3 {
+		t.Fatalf("ListTokens: %v, want [%v] and two admin tokens", list.Tokens, created.Info)
 	}
 	wire, _ := proto.Marshal(list)
 	if bytes.Contains(wire, hash[:]) || bytes.Contains(wire, []byte(secret)) {
 		t.Fatal("ListTokens carries the token's hash or secret")
 	}
 	for i := range c.Len() {
-		waitFor(t, 10*time.Second, "every node knows the token", func() bool { return len(c.Node(i).MetaState().Tokens) == 1 })
+		waitFor(t, 10*time.Second, "every node knows the token", func() bool { return len(c.Node(i).MetaState().Tokens) == 3 })
 		st, _ := proto.Marshal(c.Node(i).MetaState())
 		if bytes.Contains(st, []byte(secret)) || !bytes.Contains(st, hash[:]) {
 			t.Fatalf("%s's meta state must hold the token's hash and not its secret", nodeID(i))
@@ -126,7 +150,7 @@ func TestIngestTokens(t *testing.T) {
 	// 5. Revoked through n2: the stream open on n3 is refused at its next
 	// batch, as is a new stream; the error names the token and the time.
 	// Revoking again changes nothing; an unknown id is NotFound.
-	revoked, err := admin(1).RevokeToken(ctx, &cairnv1.RevokeTokenRequest{Id: idA})
+	revoked, err := admin(1).RevokeToken(actx, &cairnv1.RevokeTokenRequest{Id: idA})
 	if err != nil || revoked.AlreadyRevoked || revoked.Info.GetRevokedAtUnixNano() == 0 {
 		t.Fatalf("revoke: %v, %v", revoked, err)
 	}
@@ -134,22 +158,27 @@ func TestIngestTokens(t *testing.T) {
 	wantRevoked := fmt.Sprintf("token %s was revoked at %s", idA, revokedAt)
 	for i := range c.Len() { // followers apply it a moment after the leader
 		waitFor(t, 10*time.Second, nodeID(i)+" applies the revocation", func() bool {
-			return c.Node(i).MetaState().Tokens[0].RevokedAtUnixNano != 0
+			for _, tok := range c.Node(i).MetaState().Tokens {
+				if tok.Id == idA {
+					return tok.RevokedAtUnixNano != 0
+				}
+			}
+			return false
 		})
 	}
 	_, err = roundTrip(stream, 2, events[100:110])
 	wantStatus(t, "open stream after the revocation", err, codes.Unauthenticated, wantRevoked)
 	_, err = sendOne(WithToken(ctx, tokenA), c.Conn(0), events[100:110])
 	wantStatus(t, "new stream after the revocation", err, codes.Unauthenticated, wantRevoked)
-	again, err := admin(2).RevokeToken(ctx, &cairnv1.RevokeTokenRequest{Id: idA})
+	again, err := admin(2).RevokeToken(actx, &cairnv1.RevokeTokenRequest{Id: idA})
 	if err != nil || !again.AlreadyRevoked || again.Info.GetRevokedAtUnixNano() != revoked.Info.RevokedAtUnixNano {
 		t.Fatalf("revoke again: %v, %v; want already_revoked with the first time", again, err)
 	}
-	_, err = admin(0).RevokeToken(ctx, &cairnv1.RevokeTokenRequest{Id: "ffffffffffffffff"})
+	_, err = admin(0).RevokeToken(actx, &cairnv1.RevokeTokenRequest{Id: "ffffffffffffffff"})
 	wantStatus(t, "revoke an unknown id", err, codes.NotFound, "token ffffffffffffffff: unknown token")
 
 	// 6. An all-accounts token, made through n3, takes any account on n1.
-	all, err := admin(2).CreateToken(ctx, &cairnv1.CreateTokenRequest{AllAccounts: true})
+	all, err := admin(2).CreateToken(actx, &cairnv1.CreateTokenRequest{AllAccounts: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -170,11 +199,12 @@ func TestIngestTokens(t *testing.T) {
 	for i := range c.Len() {
 		waitFor(t, 20*time.Second, nodeID(i)+" replays the tokens", func() bool {
 			st := c.Node(i).MetaState()
-			return len(st.Tokens) == 2 && st.Tokens[0].RevokedAtUnixNano != 0
+			return len(st.Tokens) == 4 && st.Tokens[1].Id == idA && st.Tokens[1].RevokedAtUnixNano != 0
 		})
 	}
-	list, err = admin(2).ListTokens(ctx, &cairnv1.ListTokensRequest{})
-	if err != nil || len(list.Tokens) != 2 || list.Tokens[0].Id != idA || list.Tokens[1].Id != all.Info.Id || list.Tokens[0].RevokedAtUnixNano != revoked.Info.RevokedAtUnixNano {
+	list, err = admin(2).ListTokens(actx, &cairnv1.ListTokensRequest{})
+	ing := ingestTokens(list.GetTokens())
+	if err != nil || len(ing) != 2 || ing[0].Id != idA || ing[1].Id != all.Info.Id || ing[0].RevokedAtUnixNano != revoked.Info.RevokedAtUnixNano {
 		t.Fatalf("ListTokens after the restart: %v, %v", list, err)
 	}
 	res, err = Ingest(WithToken(ctx, all.Token), c.Node(1).GRPCAddr(), events[150:], 25, 2)
@@ -266,6 +296,17 @@ func sendOne(ctx context.Context, conn *grpc.ClientConn, events [][]byte) (*cair
 }
 
 // wantStatus fails the test unless err has code and its message contains msg.
+// ingestTokens drops the admin tokens from a token list.
+func ingestTokens(tokens []*cairnv1.TokenInfo) []*cairnv1.TokenInfo {
+	var out []*cairnv1.TokenInfo
+	for _, t := range tokens {
+		if !t.Admin {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
 func wantStatus(t *testing.T, what string, err error, code codes.Code, msg string) {
 	t.Helper()
 	if st, _ := status.FromError(err); err == nil || st.Code() != code || !strings.Contains(st.Message(), msg) {

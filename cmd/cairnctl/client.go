@@ -2,11 +2,14 @@ package main
 
 import (
 	"context"
+	"os"
+	"strings"
 	"sync"
 	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
 	"github.com/cairn-lake/cairn/cmd/internal/grpcdial"
@@ -22,13 +25,18 @@ const connectTimeout = 3 * time.Second
 type client struct {
 	servers []string
 	timeout time.Duration // per request
+	token   string        // sent as "authorization: Bearer"; "" for none
 
 	mu    sync.Mutex
 	conns map[string]*grpc.ClientConn
 }
 
 func (g *globals) newClient() *client {
-	return &client{servers: g.servers(), timeout: g.timeout, conns: map[string]*grpc.ClientConn{}}
+	token := g.token
+	if token == "" {
+		token = os.Getenv("CAIRN_TOKEN")
+	}
+	return &client{servers: g.servers(), timeout: g.timeout, token: strings.TrimSpace(token), conns: map[string]*grpc.ClientConn{}}
 }
 
 func (c *client) Close() {
@@ -124,9 +132,12 @@ func (c *client) node(ctx context.Context, addr, method string, fn func(context.
 	return nil
 }
 
-// callOn runs fn with the --timeout deadline.
+// callOn runs fn with the --timeout deadline and the token.
 func (c *client) callOn(ctx context.Context, fn func(context.Context) error) error {
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
+	if c.token != "" {
+		ctx = metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+c.token)
+	}
 	return fn(ctx)
 }

@@ -29,6 +29,7 @@ type globals struct {
 	server  string
 	output  string
 	timeout time.Duration
+	token   string
 
 	stdout, stderr io.Writer
 }
@@ -91,6 +92,7 @@ cluster serves every command.`,
 	f.StringVar(&g.server, "server", server, "servers to try in order, host:port[,host:port…] (env CAIRN_SERVER)")
 	f.StringVarP(&g.output, "output", "o", "table", "output format: table or json (and csv for query)")
 	f.DurationVar(&g.timeout, "timeout", 10*time.Second, "deadline for each request")
+	f.StringVar(&g.token, "token", "", "admin token for the calls that change the cluster (env CAIRN_TOKEN)")
 
 	root.AddCommand(newStatusCmd(g), newAccountsCmd(g), newLookupCmd(g), newQueryCmd(g), newNodeCmd(g), newTokenCmd(g), newVerifyCmd(g),
 		newRetentionCmd(g), newHoldCmd(g))

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -20,6 +22,7 @@ type tokenOutput struct {
 	ID          string   `json:"id"`
 	Accounts    []string `json:"accounts"`
 	AllAccounts bool     `json:"all_accounts"`
+	Admin       bool     `json:"admin"`
 	Description string   `json:"description"`
 	Created     string   `json:"created_at"`
 	Revoked     string   `json:"revoked_at"` // "" while valid
@@ -45,17 +48,39 @@ func newTokenCmd(g *globals) *cobra.Command {
 write the events of the accounts the token covers. The cluster keeps only a
 hash of each token: the token itself is shown once, when it is created.`,
 	}
-	cmd.AddCommand(newTokenCreateCmd(g), newTokenListCmd(g), newTokenRevokeCmd(g))
+	cmd.AddCommand(newTokenCreateCmd(g), newTokenListCmd(g), newTokenRevokeCmd(g), newTokenNewCmd(g))
 	return cmd
+}
+
+func newTokenNewCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "new",
+		Short: "Print a fresh token string, for cairnd --initial-admin-token-file",
+		Long: `new makes a random token string here, without asking any server, and prints it.
+Give it to every member of a new cluster (cairnd --initial-admin-token-file, or
+the CAIRN_INITIAL_ADMIN_TOKEN environment variable): the node that forms the
+cluster registers it as the first admin token.
+
+  cairnctl token new > admin.token`,
+		Args: cobra.NoArgs,
+		RunE: action(func(context.Context, []string) error {
+			var b [8 + 32]byte
+			if _, err := rand.Read(b[:]); err != nil {
+				return err
+			}
+			fmt.Fprintf(g.stdout, "cairn_%s_%s\n", hex.EncodeToString(b[:8]), hex.EncodeToString(b[8:]))
+			return nil
+		}),
+	}
 }
 
 func newTokenCreateCmd(g *globals) *cobra.Command {
 	var accounts []string
-	var all bool
+	var all, admin bool
 	var description string
 	cmd := &cobra.Command{
-		Use:   "create (--account ACCOUNT_ID… | --all-accounts) [--description TEXT]",
-		Short: "Create an ingest token for some accounts, or for all",
+		Use:   "create (--account ACCOUNT_ID… | --all-accounts | --admin) [--description TEXT]",
+		Short: "Create an ingest token for some accounts or for all, or an admin token",
 		Long: `create makes an ingest token and prints it alone on standard output, so a
 script can capture it:
 
@@ -66,10 +91,14 @@ an account outside the token's scope is rejected.`,
 		Args: cobra.NoArgs,
 		PreRunE: func(*cobra.Command, []string) error {
 			switch {
+			case admin && (all || len(accounts) > 0):
+				return errors.New("an admin token writes no events: --admin excludes --account and --all-accounts")
+			case admin:
+				return nil
 			case all && len(accounts) > 0:
 				return errors.New("--account and --all-accounts exclude each other: give one or the other")
 			case !all && len(accounts) == 0:
-				return errors.New("a token needs a scope: give --account ACCOUNT_ID (repeatable) or --all-accounts")
+				return errors.New("a token needs a scope: give --account ACCOUNT_ID (repeatable), --all-accounts or --admin")
 			}
 			for _, a := range accounts {
 				if !isAccountID(a) {
@@ -84,7 +113,7 @@ an account outside the token's scope is rejected.`,
 			var resp *cairnv1.CreateTokenResponse
 			err := c.cluster(ctx, "create token", func(ctx context.Context, cc cairnv1.ClusterServiceClient) error {
 				var err error
-				resp, err = cc.CreateToken(ctx, &cairnv1.CreateTokenRequest{Accounts: accounts, AllAccounts: all, Description: description})
+				resp, err = cc.CreateToken(ctx, &cairnv1.CreateTokenRequest{Accounts: accounts, AllAccounts: all, Admin: admin, Description: description})
 				return err
 			})
 			if err != nil {
@@ -102,6 +131,7 @@ an account outside the token's scope is rejected.`,
 	f := cmd.Flags()
 	f.StringSliceVar(&accounts, "account", nil, "12-digit AWS account id the token may write (repeatable, or comma-separated)")
 	f.BoolVar(&all, "all-accounts", false, "the token may write every account")
+	f.BoolVar(&admin, "admin", false, "an admin token: for the calls that change the cluster (tokens, retention, holds, node removal)")
 	f.StringVar(&description, "description", "", "what the token is for, shown by token list")
 	return cmd
 }
@@ -182,6 +212,7 @@ func tokenFromProto(t *cairnv1.TokenInfo) tokenOutput {
 		ID:          t.GetId(),
 		Accounts:    append([]string{}, t.GetAccounts()...),
 		AllAccounts: t.GetAllAccounts(),
+		Admin:       t.GetAdmin(),
 		Description: t.GetDescription(),
 		Created:     timeOrEmpty(t.GetCreatedAtUnixNano()),
 		Revoked:     timeOrEmpty(t.GetRevokedAtUnixNano()),
@@ -197,6 +228,9 @@ func timeOrEmpty(ns int64) string {
 }
 
 func (t tokenOutput) scope() string {
+	if t.Admin {
+		return "admin calls"
+	}
 	if t.AllAccounts {
 		return "all accounts"
 	}
@@ -212,7 +246,10 @@ func (o tokensOutput) table(w io.Writer) {
 	revoked := 0
 	for _, t := range o.Tokens {
 		scope := "all accounts"
-		if !t.AllAccounts {
+		switch {
+		case t.Admin:
+			scope = "admin"
+		case !t.AllAccounts:
 			scope = strings.Join(t.Accounts, ",")
 		}
 		row(tw, t.ID, scope, t.Description, t.Created, t.Revoked)

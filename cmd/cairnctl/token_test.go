@@ -145,7 +145,7 @@ func TestTokenUsageErrors(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"token", "create"}, "a token needs a scope: give --account ACCOUNT_ID (repeatable) or --all-accounts"},
+		{[]string{"token", "create"}, "a token needs a scope: give --account ACCOUNT_ID (repeatable), --all-accounts or --admin"},
 		{[]string{"token", "create", "--account", "111122223333", "--all-accounts"}, "--account and --all-accounts exclude each other"},
 		{[]string{"token", "create", "--account", "11112222333"}, `--account "11112222333": an AWS account id is 12 digits`},
 		{[]string{"token", "create", "--account", "111122223333,abc"}, `--account "abc": an AWS account id is 12 digits`},

@@ -31,6 +31,7 @@ type flags struct {
 	snapshotInterval            time.Duration
 	segmentBytes                int
 	retentionInterval           time.Duration
+	adminTokenFile              string
 }
 
 func main() {
@@ -50,7 +51,10 @@ Form a three-node cluster (every member gets the same --bootstrap list):
 Add a node to a running cluster:
   cairnd --id n4 --data-dir /var/lib/cairn --join 10.0.0.1:7400
 
-Ingest needs a token (cairnctl token create) except with --dev or --no-auth.`,
+Ingest needs an ingest token and admin calls an admin token, except with --dev
+or --no-auth. Give every member of a new cluster the same first admin token:
+  cairnctl token new > admin.token
+  cairnd … --bootstrap … --initial-admin-token-file admin.token`,
 		Args:          cobra.NoArgs,
 		SilenceUsage:  true,
 		SilenceErrors: true,
@@ -69,8 +73,8 @@ Ingest needs a token (cairnctl token create) except with --dev or --no-auth.`,
 	fl.StringVar(&f.join, "join", "", "gRPC address (host:port) of a running member, to add this node to its cluster")
 	fl.IntVar(&f.shards, "shards", 8, "number of shard groups (used when the cluster is formed)")
 	fl.IntVar(&f.replicas, "replicas", 3, "replicas per shard (used when the cluster is formed; fewer when fewer nodes exist)")
-	fl.BoolVar(&f.dev, "dev", false, "single-node development cluster (1 replica) in ./data with the default addresses; ingest needs no token")
-	fl.BoolVar(&f.noAuth, "no-auth", false, "ingest needs no token (test and lab clusters); a stream that presents one is still checked")
+	fl.BoolVar(&f.dev, "dev", false, "single-node development cluster (1 replica) in ./data with the default addresses; no tokens needed")
+	fl.BoolVar(&f.noAuth, "no-auth", false, "authentication off: ingest and admin calls need no token (test and lab clusters); a stream that presents one is still checked")
 	fl.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fl.BoolVar(&f.logJSON, "log-json", false, "log as JSON lines")
 	fl.StringVar(&f.raftLogLevel, "raft-log-level", "warn", "log level of the Raft library")
@@ -78,6 +82,7 @@ Ingest needs a token (cairnctl token create) except with --dev or --no-auth.`,
 	fl.Uint64Var(&f.trailingLogs, "raft-trailing-logs", 0, "Raft entries kept after a snapshot (0 = default)")
 	fl.DurationVar(&f.snapshotInterval, "raft-snapshot-interval", 0, "how often Raft checks whether to snapshot (0 = default)")
 	fl.IntVar(&f.segmentBytes, "raft-segment-bytes", 0, "size of a Raft log segment file; the log is reclaimed a segment at a time (0 = 64 MiB)")
+	fl.StringVar(&f.adminTokenFile, "initial-admin-token-file", "", "file holding the cluster's first admin token (make one with cairnctl token new), used when this node forms the cluster; CAIRN_INITIAL_ADMIN_TOKEN holds the token itself instead")
 	fl.DurationVar(&f.retentionInterval, "retention-interval", time.Hour, "how often each shard leader deletes the events its retention policies expire (jittered by up to a tenth)")
 	if err := cmd.Execute(); err != nil {
 		fmt.Fprintf(os.Stderr, "cairnd: %v\n", err)
@@ -107,7 +112,15 @@ func run(cmd *cobra.Command, f flags) error {
 		SnapshotThreshold: f.snapshotThreshold, TrailingLogs: f.trailingLogs, SnapshotInterval: f.snapshotInterval, RaftSegmentBytes: f.segmentBytes,
 		RetentionInterval: f.retentionInterval,
 		RaftLogLevel:      f.raftLogLevel, Logger: log,
-		AllowAnonymousIngest: f.dev || f.noAuth,
+		AllowAnonymous: f.dev || f.noAuth,
+	}
+	token, err := initialAdminToken(f.adminTokenFile)
+	if err != nil {
+		return err
+	}
+	cfg.InitialAdminToken = token
+	if cfg.AllowAnonymous && token != "" {
+		log.Warn("authentication is off (--dev or --no-auth): the initial admin token is stored but not needed")
 	}
 	if f.dev {
 		if f.bootstrap != "" || f.join != "" {
@@ -144,7 +157,7 @@ func run(cmd *cobra.Command, f flags) error {
 	}
 	switch {
 	case f.noAuth:
-		log.Warn("ingest is open: no token required (--no-auth)")
+		log.Warn("authentication is off: ingest and admin calls need no token (--no-auth)")
 	case f.dev:
 		log.Warn("ingest is open: no token required (--dev)")
 	default:
@@ -194,4 +207,17 @@ func hasState(dir string) bool {
 	}
 	_, err := os.Stat(dir + "/NODE_ID")
 	return err == nil
+}
+
+// initialAdminToken reads the first admin token from path, else from
+// CAIRN_INITIAL_ADMIN_TOKEN; "" when neither is given.
+func initialAdminToken(path string) (string, error) {
+	if path == "" {
+		return strings.TrimSpace(os.Getenv("CAIRN_INITIAL_ADMIN_TOKEN")), nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("cannot read --initial-admin-token-file: %w", err)
+	}
+	return strings.TrimSpace(string(b)), nil
 }

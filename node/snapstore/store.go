@@ -326,8 +326,24 @@ func (s *Store) PendingRestore(applied uint64) (*raft.SnapshotMeta, io.ReadClose
 	}
 	m := metas[0]
 	if m.Kind == kindMarker {
-		return nil, nil, fmt.Errorf("%w: snapshot %s is at index %d, the DB only at %d; wipe this replica's data and let it rejoin",
-			ErrStateBehind, m.ID, m.Index, applied)
+		// The marker records the DB's applied index when it was taken, which
+		// is below the snapshot's index when the entries after it carried
+		// no command for the FSM (Raft configuration changes, a new
+		// leader's no-op). Only a DB behind that recorded index lost
+		// writes.
+		data, err := os.ReadFile(filepath.Join(s.dir, m.ID, dataFile))
+		if err != nil {
+			return nil, nil, fmt.Errorf("cannot read snapshot %s: %w", m.ID, err)
+		}
+		marked, _, err := parseLiveMarker(data)
+		if err != nil {
+			return nil, nil, fmt.Errorf("cannot read snapshot %s: %w", m.ID, err)
+		}
+		if marked <= applied {
+			return nil, nil, nil
+		}
+		return nil, nil, fmt.Errorf("%w: snapshot %s recorded the DB at index %d, the DB is only at %d; wipe this replica's data and let it rejoin",
+			ErrStateBehind, m.ID, marked, applied)
 	}
 	s.logger.Warn("restoring snapshot that was received but not restored", "id", m.ID, "index", m.Index, "db_applied_index", applied)
 	return s.openArchive(m)

@@ -364,6 +364,16 @@ func TestPendingRestore(t *testing.T) {
 	if meta, _, err := s.PendingRestore(25); meta != nil || err != nil {
 		t.Fatalf("PendingRestore(25) = %+v, %v; want nothing to do", meta, err)
 	}
+	// A snapshot at index 30 whose last FSM command was at 18 (the entries
+	// after it were Raft configuration changes): a DB at 18 lost nothing,
+	// a DB at 17 did.
+	mustSnapshot(t, s, 30, 1, marker(18))
+	if meta, _, err := s.PendingRestore(18); meta != nil || err != nil {
+		t.Fatalf("PendingRestore(18) below a marker recorded at 18 = %+v, %v; want nothing to do", meta, err)
+	}
+	if _, _, err := s.PendingRestore(17); !errors.Is(err, ErrStateBehind) {
+		t.Fatalf("PendingRestore(17) behind a marker recorded at 18: err = %v, want ErrStateBehind", err)
+	}
 }
 
 func TestOpenErrors(t *testing.T) {

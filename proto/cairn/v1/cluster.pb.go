@@ -1413,9 +1413,12 @@ type CreateTokenRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// accounts are 12-digit account ids; exactly one of accounts and
 	// all_accounts must be given.
-	Accounts      []string `protobuf:"bytes,1,rep,name=accounts,proto3" json:"accounts,omitempty"`
-	AllAccounts   bool     `protobuf:"varint,2,opt,name=all_accounts,json=allAccounts,proto3" json:"all_accounts,omitempty"`
-	Description   string   `protobuf:"bytes,3,opt,name=description,proto3" json:"description,omitempty"`
+	Accounts    []string `protobuf:"bytes,1,rep,name=accounts,proto3" json:"accounts,omitempty"`
+	AllAccounts bool     `protobuf:"varint,2,opt,name=all_accounts,json=allAccounts,proto3" json:"all_accounts,omitempty"`
+	Description string   `protobuf:"bytes,3,opt,name=description,proto3" json:"description,omitempty"`
+	// admin makes a token for admin calls instead of ingest; it excludes
+	// accounts and all_accounts.
+	Admin         bool `protobuf:"varint,4,opt,name=admin,proto3" json:"admin,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1469,6 +1472,13 @@ func (x *CreateTokenRequest) GetDescription() string {
 		return x.Description
 	}
 	return ""
+}
+
+func (x *CreateTokenRequest) GetAdmin() bool {
+	if x != nil {
+		return x.Admin
+	}
+	return false
 }
 
 type CreateTokenResponse struct {
@@ -1534,6 +1544,7 @@ type TokenInfo struct {
 	Description       string                 `protobuf:"bytes,5,opt,name=description,proto3" json:"description,omitempty"`
 	// revoked_at_unix_nano is 0 while the token is valid.
 	RevokedAtUnixNano int64 `protobuf:"varint,6,opt,name=revoked_at_unix_nano,json=revokedAtUnixNano,proto3" json:"revoked_at_unix_nano,omitempty"`
+	Admin             bool  `protobuf:"varint,7,opt,name=admin,proto3" json:"admin,omitempty"`
 	unknownFields     protoimpl.UnknownFields
 	sizeCache         protoimpl.SizeCache
 }
@@ -1608,6 +1619,13 @@ func (x *TokenInfo) GetRevokedAtUnixNano() int64 {
 		return x.RevokedAtUnixNano
 	}
 	return 0
+}
+
+func (x *TokenInfo) GetAdmin() bool {
+	if x != nil {
+		return x.Admin
+	}
+	return false
 }
 
 type ListTokensRequest struct {
@@ -1885,21 +1903,23 @@ const file_cairn_v1_cluster_proto_rawDesc = "" +
 	"\x14ShardAccountsRequest\x12\x14\n" +
 	"\x05shard\x18\x01 \x01(\rR\x05shard\"M\n" +
 	"\x15ShardAccountsResponse\x124\n" +
-	"\baccounts\x18\x01 \x03(\v2\x18.cairn.v1.AccountSummaryR\baccounts\"u\n" +
+	"\baccounts\x18\x01 \x03(\v2\x18.cairn.v1.AccountSummaryR\baccounts\"\x8b\x01\n" +
 	"\x12CreateTokenRequest\x12\x1a\n" +
 	"\baccounts\x18\x01 \x03(\tR\baccounts\x12!\n" +
 	"\fall_accounts\x18\x02 \x01(\bR\vallAccounts\x12 \n" +
-	"\vdescription\x18\x03 \x01(\tR\vdescription\"T\n" +
+	"\vdescription\x18\x03 \x01(\tR\vdescription\x12\x14\n" +
+	"\x05admin\x18\x04 \x01(\bR\x05admin\"T\n" +
 	"\x13CreateTokenResponse\x12\x14\n" +
 	"\x05token\x18\x01 \x01(\tR\x05token\x12'\n" +
-	"\x04info\x18\x02 \x01(\v2\x13.cairn.v1.TokenInfoR\x04info\"\xde\x01\n" +
+	"\x04info\x18\x02 \x01(\v2\x13.cairn.v1.TokenInfoR\x04info\"\xf4\x01\n" +
 	"\tTokenInfo\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1a\n" +
 	"\baccounts\x18\x02 \x03(\tR\baccounts\x12!\n" +
 	"\fall_accounts\x18\x03 \x01(\bR\vallAccounts\x12/\n" +
 	"\x14created_at_unix_nano\x18\x04 \x01(\x03R\x11createdAtUnixNano\x12 \n" +
 	"\vdescription\x18\x05 \x01(\tR\vdescription\x12/\n" +
-	"\x14revoked_at_unix_nano\x18\x06 \x01(\x03R\x11revokedAtUnixNano\"\x13\n" +
+	"\x14revoked_at_unix_nano\x18\x06 \x01(\x03R\x11revokedAtUnixNano\x12\x14\n" +
+	"\x05admin\x18\a \x01(\bR\x05admin\"\x13\n" +
 	"\x11ListTokensRequest\"A\n" +
 	"\x12ListTokensResponse\x12+\n" +
 	"\x06tokens\x18\x01 \x03(\v2\x13.cairn.v1.TokenInfoR\x06tokens\"$\n" +

@@ -486,8 +486,11 @@ type IngestToken struct {
 	// revoked_at_unix_nano is 0 while the token is valid, else the meta
 	// leader's clock when it proposed the revocation.
 	RevokedAtUnixNano int64 `protobuf:"varint,7,opt,name=revoked_at_unix_nano,json=revokedAtUnixNano,proto3" json:"revoked_at_unix_nano,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// admin tokens may make admin calls (tokens, retention, holds, node
+	// removal) and write no events; accounts and all_accounts are then empty.
+	Admin         bool `protobuf:"varint,8,opt,name=admin,proto3" json:"admin,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *IngestToken) Reset() {
@@ -569,6 +572,13 @@ func (x *IngestToken) GetRevokedAtUnixNano() int64 {
 	return 0
 }
 
+func (x *IngestToken) GetAdmin() bool {
+	if x != nil {
+		return x.Admin
+	}
+	return false
+}
+
 var File_cairn_v1_meta_proto protoreflect.FileDescriptor
 
 const file_cairn_v1_meta_proto_rawDesc = "" +
@@ -604,7 +614,7 @@ const file_cairn_v1_meta_proto_rawDesc = "" +
 	"\aremoved\x18\x05 \x01(\bR\aremoved\"B\n" +
 	"\x0eShardPlacement\x12\x14\n" +
 	"\x05shard\x18\x01 \x01(\rR\x05shard\x12\x1a\n" +
-	"\breplicas\x18\x02 \x03(\tR\breplicas\"\xf4\x01\n" +
+	"\breplicas\x18\x02 \x03(\tR\breplicas\"\x8a\x02\n" +
 	"\vIngestToken\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04hash\x18\x02 \x01(\fR\x04hash\x12\x1a\n" +
@@ -612,7 +622,8 @@ const file_cairn_v1_meta_proto_rawDesc = "" +
 	"\fall_accounts\x18\x04 \x01(\bR\vallAccounts\x12/\n" +
 	"\x14created_at_unix_nano\x18\x05 \x01(\x03R\x11createdAtUnixNano\x12 \n" +
 	"\vdescription\x18\x06 \x01(\tR\vdescription\x12/\n" +
-	"\x14revoked_at_unix_nano\x18\a \x01(\x03R\x11revokedAtUnixNanoB4Z2github.com/cairn-lake/cairn/proto/cairn/v1;cairnv1b\x06proto3"
+	"\x14revoked_at_unix_nano\x18\a \x01(\x03R\x11revokedAtUnixNano\x12\x14\n" +
+	"\x05admin\x18\b \x01(\bR\x05adminB4Z2github.com/cairn-lake/cairn/proto/cairn/v1;cairnv1b\x06proto3"
 
 var (
 	file_cairn_v1_meta_proto_rawDescOnce sync.Once

@@ -272,11 +272,15 @@ func (x *IngestBatch) GetEvents() []*Event {
 }
 
 type MetaInit struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Shards        uint32                 `protobuf:"varint,1,opt,name=shards,proto3" json:"shards,omitempty"`
-	Replicas      uint32                 `protobuf:"varint,2,opt,name=replicas,proto3" json:"replicas,omitempty"`
-	Nodes         []*NodeInfo            `protobuf:"bytes,3,rep,name=nodes,proto3" json:"nodes,omitempty"`
-	Placement     []*ShardPlacement      `protobuf:"bytes,4,rep,name=placement,proto3" json:"placement,omitempty"`
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Shards    uint32                 `protobuf:"varint,1,opt,name=shards,proto3" json:"shards,omitempty"`
+	Replicas  uint32                 `protobuf:"varint,2,opt,name=replicas,proto3" json:"replicas,omitempty"`
+	Nodes     []*NodeInfo            `protobuf:"bytes,3,rep,name=nodes,proto3" json:"nodes,omitempty"`
+	Placement []*ShardPlacement      `protobuf:"bytes,4,rep,name=placement,proto3" json:"placement,omitempty"`
+	// admin_token, when set, is the cluster's first admin token (cairnd
+	// --initial-admin-token), so that admin calls are possible from the start
+	// on a cluster that requires tokens.
+	AdminToken    *IngestToken `protobuf:"bytes,5,opt,name=admin_token,json=adminToken,proto3" json:"admin_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -335,6 +339,13 @@ func (x *MetaInit) GetNodes() []*NodeInfo {
 func (x *MetaInit) GetPlacement() []*ShardPlacement {
 	if x != nil {
 		return x.Placement
+	}
+	return nil
+}
+
+func (x *MetaInit) GetAdminToken() *IngestToken {
+	if x != nil {
+		return x.AdminToken
 	}
 	return nil
 }
@@ -547,12 +558,14 @@ const file_cairn_v1_raft_proto_rawDesc = "" +
 	"\x05rules\x18\x02 \x01(\v2\x18.cairn.v1.RetentionRulesR\x05rules\"i\n" +
 	"\vIngestBatch\x121\n" +
 	"\x15leader_time_unix_nano\x18\x01 \x01(\x03R\x12leaderTimeUnixNano\x12'\n" +
-	"\x06events\x18\x02 \x03(\v2\x0f.cairn.v1.EventR\x06events\"\xa0\x01\n" +
+	"\x06events\x18\x02 \x03(\v2\x0f.cairn.v1.EventR\x06events\"\xd8\x01\n" +
 	"\bMetaInit\x12\x16\n" +
 	"\x06shards\x18\x01 \x01(\rR\x06shards\x12\x1a\n" +
 	"\breplicas\x18\x02 \x01(\rR\breplicas\x12(\n" +
 	"\x05nodes\x18\x03 \x03(\v2\x12.cairn.v1.NodeInfoR\x05nodes\x126\n" +
-	"\tplacement\x18\x04 \x03(\v2\x18.cairn.v1.ShardPlacementR\tplacement\"G\n" +
+	"\tplacement\x18\x04 \x03(\v2\x18.cairn.v1.ShardPlacementR\tplacement\x126\n" +
+	"\vadmin_token\x18\x05 \x01(\v2\x15.cairn.v1.IngestTokenR\n" +
+	"adminToken\"G\n" +
 	"\rMetaPlacement\x126\n" +
 	"\tplacement\x18\x01 \x03(\v2\x18.cairn.v1.ShardPlacementR\tplacement\"X\n" +
 	"\x0eMetaRemoveNode\x12\x0e\n" +
@@ -611,14 +624,15 @@ var file_cairn_v1_raft_proto_depIdxs = []int32{
 	10, // 2: cairn.v1.IngestBatch.events:type_name -> cairn.v1.Event
 	11, // 3: cairn.v1.MetaInit.nodes:type_name -> cairn.v1.NodeInfo
 	12, // 4: cairn.v1.MetaInit.placement:type_name -> cairn.v1.ShardPlacement
-	12, // 5: cairn.v1.MetaPlacement.placement:type_name -> cairn.v1.ShardPlacement
-	12, // 6: cairn.v1.MetaRemoveNode.placement:type_name -> cairn.v1.ShardPlacement
-	13, // 7: cairn.v1.MetaCreateToken.token:type_name -> cairn.v1.IngestToken
-	8,  // [8:8] is the sub-list for method output_type
-	8,  // [8:8] is the sub-list for method input_type
-	8,  // [8:8] is the sub-list for extension type_name
-	8,  // [8:8] is the sub-list for extension extendee
-	0,  // [0:8] is the sub-list for field type_name
+	13, // 5: cairn.v1.MetaInit.admin_token:type_name -> cairn.v1.IngestToken
+	12, // 6: cairn.v1.MetaPlacement.placement:type_name -> cairn.v1.ShardPlacement
+	12, // 7: cairn.v1.MetaRemoveNode.placement:type_name -> cairn.v1.ShardPlacement
+	13, // 8: cairn.v1.MetaCreateToken.token:type_name -> cairn.v1.IngestToken
+	9,  // [9:9] is the sub-list for method output_type
+	9,  // [9:9] is the sub-list for method input_type
+	9,  // [9:9] is the sub-list for extension type_name
+	9,  // [9:9] is the sub-list for extension extendee
+	0,  // [0:9] is the sub-list for field type_name
 }
 
 func init() { file_cairn_v1_raft_proto_init() }
