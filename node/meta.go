@@ -225,15 +225,11 @@ func metaRetryable(err error) bool {
 
 // metaLeaderClient returns a client for the meta leader's gRPC address.
 func (n *Node) metaLeaderClient() (cairnv1.ClusterServiceClient, error) {
-	leader := n.meta.leader()
-	if leader == "" {
-		return nil, fmt.Errorf("meta group: %w", ErrNoLeader)
-	}
-	c, err := n.nodeClient(leader)
+	conn, err := n.metaLeaderConn()
 	if err != nil {
-		return nil, fmt.Errorf("meta leader %s not reachable yet (%v): %w", leader, err, ErrNoLeader)
+		return nil, err
 	}
-	return c, nil
+	return cairnv1.NewClusterServiceClient(conn), nil
 }
 
 // metaLeaderConn returns the connection to the meta leader.

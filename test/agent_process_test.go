@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -174,23 +175,30 @@ func (pc *procCluster) storedEvents() uint64 {
 	return n
 }
 
-// userEvents counts the stored events from cairnctl accounts, leaving out
-// Cairn's own audit events (account cairn), which admin calls add.
-func (pc *procCluster) userEvents() uint64 {
+// accountCount is one row of cairnctl accounts -o json.
+type accountCount struct {
+	Account string `json:"account"`
+	Events  uint64 `json:"events"`
+}
+
+// userAccounts lists the accounts with events from cairnctl accounts,
+// leaving out Cairn's own audit events (account cairn), which admin calls
+// add.
+func (pc *procCluster) userAccounts() []accountCount {
 	var accts struct {
-		Accounts []struct {
-			Account string `json:"account"`
-			Events  uint64 `json:"events"`
-		} `json:"accounts"`
+		Accounts []accountCount `json:"accounts"`
 	}
 	if err := json.Unmarshal(pc.ctl("accounts", "-o", "json"), &accts); err != nil {
 		pc.t.Fatal(err)
 	}
+	return slices.DeleteFunc(accts.Accounts, func(a accountCount) bool { return a.Account == "cairn" })
+}
+
+// userEvents counts the events of userAccounts.
+func (pc *procCluster) userEvents() uint64 {
 	var n uint64
-	for _, a := range accts.Accounts {
-		if a.Account != "cairn" {
-			n += a.Events
-		}
+	for _, a := range pc.userAccounts() {
+		n += a.Events
 	}
 	return n
 }
