@@ -37,10 +37,16 @@ type Config struct {
 	InitialAdminToken string
 	AllowAnonymous    bool
 
-	// Raft tuning; zero means the default noted.
+	// Raft tuning; zero means the default noted. A shard entry carries up
+	// to BatchBytes (1 MiB) of events, so the log keeps up to about
+	// SnapshotThreshold + TrailingLogs MiB per shard: the defaults bound it
+	// near 1.3 GiB, where 16384 + 4096 let it grow to 20 GiB, many times
+	// the events' own size in Pebble. A snapshot is only
+	// a flush and a marker (a follower that falls further behind gets a
+	// streamed checkpoint), so taking them often costs little.
 	SnapshotInterval  time.Duration // 2m
-	SnapshotThreshold uint64        // 16384 entries
-	TrailingLogs      uint64        // 4096 entries
+	SnapshotThreshold uint64        // 1024 entries
+	TrailingLogs      uint64        // 256 entries
 	// RaftSegmentBytes is the size of a Raft log segment file (64 MiB). The
 	// log is reclaimed a whole segment at a time.
 	RaftSegmentBytes int
@@ -100,10 +106,10 @@ func (c *Config) setDefaults() {
 		c.SnapshotInterval = 2 * time.Minute
 	}
 	if c.SnapshotThreshold == 0 {
-		c.SnapshotThreshold = 16384
+		c.SnapshotThreshold = 1024
 	}
 	if c.TrailingLogs == 0 {
-		c.TrailingLogs = 4096
+		c.TrailingLogs = 256
 	}
 	if c.RaftSegmentBytes == 0 {
 		c.RaftSegmentBytes = 64 << 20
