@@ -245,15 +245,6 @@ func (n *Node) metaLeaderConn() (*grpc.ClientConn, error) {
 	return conn, nil
 }
 
-// nodeClient returns a client for a registered node.
-func (n *Node) nodeClient(id string) (cairnv1.ClusterServiceClient, error) {
-	conn, err := n.nodeConn(id)
-	if err != nil {
-		return nil, err
-	}
-	return cairnv1.NewClusterServiceClient(conn), nil
-}
-
 // nodeConn returns the connection to a registered node.
 func (n *Node) nodeConn(id string) (*grpc.ClientConn, error) {
 	var addr string
