@@ -240,14 +240,36 @@ func (n *Node) Ready() error {
 
 // Close shuts the node down gracefully: servers stop taking calls, shard
 // leaderships are handed over, every group is shut down and every DB flushed.
+// handOverShards transfers the leadership of every shard this node leads
+// to another replica, all at once, waiting for the transfers to end.
+func (n *Node) handOverShards() {
+	var wg sync.WaitGroup
+	for _, s := range n.localShards() {
+		if conf, err := s.group.configuration(); err != nil || len(conf.Servers) < 2 {
+			continue // nobody to hand over to
+		}
+		if s.group.isLeader() {
+			wg.Go(func() {
+				if err := s.group.raft.LeadershipTransfer().Error(); err != nil {
+					n.log.Warn("leadership hand-over failed", "shard", s.id, "err", err)
+				}
+			})
+		}
+	}
+	wg.Wait()
+}
+
 func (n *Node) Close() error {
 	if !n.closed.CompareAndSwap(false, true) {
 		return nil
 	}
 	n.log.Info("node stopping")
-	// 1. Stop background loops and servers; in-flight calls get a few
-	// seconds to finish.
+	// 1. Stop background loops, and hand shard leaderships over at once, so
+	// that writes move to the other replicas while this node drains; calls
+	// that still arrive here are forwarded to the new leaders.
 	n.cancel()
+	n.handOverShards()
+	// 2. Stop the servers; in-flight calls get a few seconds to finish.
 	if n.grpcServer != nil {
 		stopped := make(chan struct{})
 		go func() { n.grpcServer.GracefulStop(); close(stopped) }()
@@ -263,7 +285,7 @@ func (n *Node) Close() error {
 		cancel()
 	}
 	n.wg.Wait()
-	// 3. Hand shard leaderships over, then shut shards down.
+	// 3. Shut the shards down, handing over what leadership came back.
 	n.mu.Lock()
 	shards := n.shards
 	n.shards = map[uint32]*shard{}

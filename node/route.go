@@ -23,6 +23,13 @@ const leaderTrailer = "cairn-leader"
 // elections and forwarding before its events are reported FAILED.
 const writeTimeout = 20 * time.Second
 
+// writeAttemptTimeout bounds one forwarded attempt of a shard write. A
+// leader that vanished without resetting the connection (partitioned,
+// paused) would otherwise hold the write for all of writeTimeout, while its
+// followers elect another leader within seconds. An attempt cut short may
+// have committed; the retry then comes back DUPLICATE.
+const writeAttemptTimeout = 5 * time.Second
+
 // leaderCache remembers the last known leader of every shard.
 type leaderCache struct {
 	mu sync.Mutex
@@ -60,6 +67,8 @@ func (n *Node) writeShard(ctx context.Context, shardID uint32, events []*cairnv1
 			return s.write(ctx, events)
 		},
 		func(ctx context.Context, conn *grpc.ClientConn, opts ...grpc.CallOption) ([]cairnv1.EventStatus, error) {
+			ctx, cancel := context.WithTimeout(ctx, writeAttemptTimeout)
+			defer cancel()
 			resp, err := cairnv1.NewClusterServiceClient(conn).Write(ctx, &cairnv1.WriteRequest{Shard: shardID, Events: events}, opts...)
 			if err != nil {
 				return nil, err

@@ -54,7 +54,9 @@ type Config struct {
 	// Window is the most batches unresolved at once (8).
 	Window int
 	// MaxAttempts is how many times an event answered FAILED is sent before
-	// it counts as failed (5). Re-sends after a broken stream do not count.
+	// it counts as failed (10: with the default RetryBackoff, about 25 s of
+	// re-sends, enough to ride out an election or a node's restart).
+	// Re-sends after a broken stream do not count.
 	MaxAttempts int
 	// RetryBackoff spaces the re-sends of FAILED events (200ms to 5s).
 	RetryBackoff Backoff
@@ -91,7 +93,7 @@ func (c *Config) setDefaults() {
 		c.Window = 8
 	}
 	if c.MaxAttempts <= 0 {
-		c.MaxAttempts = 5
+		c.MaxAttempts = 10
 	}
 	if c.RetryBackoff == (Backoff{}) {
 		c.RetryBackoff = Backoff{Min: 200 * time.Millisecond, Max: 5 * time.Second}
