@@ -54,7 +54,7 @@ COMPOSE      ?= $(shell docker compose version >/dev/null 2>&1 && echo "docker c
 COMPOSE_RUN   = CAIRN_IMAGE=$(IMAGE) $(COMPOSE) -f deploy/compose.yaml -p cairn
 UP_TIMEOUT   ?= 180
 
-.PHONY: all build test lint proto run bench clean help tools-lint tools-proto docker up down
+.PHONY: all build test lint proto run bench clean help tools-lint tools-proto docker up down e2e
 
 all: build
 
@@ -69,6 +69,7 @@ help:
 	@echo "make docker  build the image $(IMAGE) from the binaries of make build"
 	@echo "make up      start a 3-node cluster and an agent in Docker (deploy/compose.yaml) and wait until it is formed"
 	@echo "make down    stop the Docker cluster and delete its containers and volumes"
+	@echo "make e2e     fault tests: 3-node clusters in Docker killed, partitioned, paused, stopped and restarted under load"
 
 build:
 	@mkdir -p $(BIN)
@@ -157,3 +158,12 @@ up:
 
 down:
 	$(COMPOSE_RUN) down --volumes --remove-orphans
+
+# The fault tests in test/e2e (build tag e2e) run clusters of the image
+# $(IMAGE) in containers and the agents of bin/ on the host; they need a
+# Docker engine. E2E_REPORT=file collects their summary lines,
+# E2E_LOG_DIR=dir keeps every node's log; E2EFLAGS adds flags, e.g.
+# make e2e E2EFLAGS='-run TestFaultPause'.
+E2EFLAGS ?=
+e2e: docker
+	CAIRN_BIN=$(CURDIR)/$(BIN) CAIRN_IMAGE=$(IMAGE) $(GO) test -tags e2e -count=1 -timeout 20m ./test/e2e/ -v $(E2EFLAGS)
