@@ -43,6 +43,8 @@ type auditRecord struct {
 	EventName          string          `json:"eventName"`
 	SourceIPAddress    string          `json:"sourceIPAddress"`
 	UserAgent          string          `json:"userAgent"`
+	ErrorCode          string          `json:"errorCode,omitempty"`
+	ErrorMessage       string          `json:"errorMessage,omitempty"`
 	RequestParameters  json.RawMessage `json:"requestParameters"`
 	ResponseElements   json.RawMessage `json:"responseElements"`
 	EventID            string          `json:"eventID"`
@@ -64,7 +66,7 @@ type auditIdentity struct {
 // happened: a failure here is reported to the caller as such, not as a
 // failure of the action.
 func (n *Node) audit(ctx context.Context, action string, req, resp proto.Message) error {
-	raw, err := auditEvent(ctx, n.callerIdentity(ctx), action, req, resp, time.Now())
+	raw, err := auditEvent(ctx, n.callerIdentity(ctx), action, req, resp, nil, time.Now())
 	if err == nil {
 		err = n.storeAudit(ctx, raw)
 	}
@@ -76,8 +78,25 @@ func (n *Node) audit(ctx context.Context, action string, req, resp proto.Message
 	return nil
 }
 
-// auditEvent builds the raw record.
-func auditEvent(ctx context.Context, who, action string, req, resp proto.Message, now time.Time) ([]byte, error) {
+// auditRefused stores the audit event of an admin call refused because it
+// would have deleted stored events without --force (errorCode
+// "DestructiveChangeRefused"), so that attempts show in the trail as well as
+// changes. It returns refusal, the caller's answer; a failure to store the
+// event is logged.
+func (n *Node) auditRefused(ctx context.Context, action string, req proto.Message, refusal error) error {
+	raw, err := auditEvent(ctx, n.callerIdentity(ctx), action, req, nil, refusal, time.Now())
+	if err == nil {
+		err = n.storeAudit(ctx, raw)
+	}
+	if err != nil {
+		n.log.Error("cannot store audit event of a refused call", "action", action, "err", err)
+	}
+	return refusal
+}
+
+// auditEvent builds the raw record; refusal, when not nil, gives its
+// errorCode and errorMessage.
+func auditEvent(ctx context.Context, who, action string, req, resp proto.Message, refusal error, now time.Time) ([]byte, error) {
 	params, err := protojson.Marshal(req)
 	if err != nil {
 		return nil, err
@@ -113,6 +132,9 @@ func auditEvent(ctx context.Context, who, action string, req, resp proto.Message
 		ManagementEvent:    true,
 		RecipientAccountID: auditAccount,
 		EventCategory:      "Management",
+	}
+	if refusal != nil {
+		rec.ErrorCode, rec.ErrorMessage = "DestructiveChangeRefused", refusal.Error()
 	}
 	return json.Marshal(rec)
 }

@@ -391,6 +391,9 @@ func (s *retentionService) SetRetention(ctx context.Context, req *cairnv1.SetRet
 			next, _ := withPolicy(r, p)
 			return next, nil
 		})
+		if errors.Is(err, ErrDestructive) {
+			return s.n.auditRefused(ctx, "SetRetention", req, err)
+		}
 		if err != nil {
 			return err
 		}
@@ -428,6 +431,9 @@ func (s *retentionService) DeleteRetention(ctx context.Context, req *cairnv1.Del
 			}
 			return next, nil
 		})
+		if errors.Is(err, ErrDestructive) {
+			return s.n.auditRefused(ctx, "DeleteRetention", req, err)
+		}
 		if err != nil {
 			return err
 		}
@@ -521,6 +527,9 @@ func (s *retentionService) ClearHold(ctx context.Context, req *cairnv1.ClearHold
 			resp.Hold = old
 			return next, nil
 		})
+		if errors.Is(err, ErrDestructive) {
+			return s.n.auditRefused(ctx, "ClearHold", req, err)
+		}
 		if err != nil {
 			return err
 		}
