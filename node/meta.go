@@ -90,11 +90,11 @@ func (n *Node) metaLoop() {
 }
 
 func (n *Node) registerWithLeader(ctx context.Context) error {
-	c, err := n.metaLeaderClient()
+	conn, err := n.metaLeaderConn()
 	if err != nil {
 		return err
 	}
-	_, err = c.Register(ctx, &cairnv1.RegisterRequest{Node: n.selfInfo()})
+	_, err = cairnv1.NewClusterServiceClient(conn).Register(ctx, &cairnv1.RegisterRequest{Node: n.selfInfo()})
 	return err
 }
 
@@ -178,11 +178,13 @@ func (n *Node) metaCaughtUp(node *cairnv1.NodeInfo) bool {
 }
 
 // onMetaLeader runs local when this node leads the meta group, else remote
-// against the leader's gRPC service. While there is no reachable leader
+// over a connection to the leader, with the caller's credentials and
+// address passed on (forwardAuth) in the context it gets. While there is no
+// reachable leader
 // (an election after the leader died, a leader that just lost leadership)
 // it retries for up to 15 seconds, so an admin call made right after a
 // failure does not fail for a reason that fixes itself.
-func (n *Node) onMetaLeader(ctx context.Context, local func() error, remote func(cairnv1.ClusterServiceClient) error) error {
+func (n *Node) onMetaLeader(ctx context.Context, local func() error, remote func(ctx context.Context, conn *grpc.ClientConn) error) error {
 	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
 	backoff := 50 * time.Millisecond
@@ -191,9 +193,9 @@ func (n *Node) onMetaLeader(ctx context.Context, local func() error, remote func
 		if n.meta.isLeader() {
 			err = local()
 		} else {
-			var c cairnv1.ClusterServiceClient
-			if c, err = n.metaLeaderClient(); err == nil {
-				err = remote(c)
+			var conn *grpc.ClientConn
+			if conn, err = n.metaLeaderConn(); err == nil {
+				err = remote(forwardAuth(ctx), conn)
 			}
 		}
 		if err == nil || !metaRetryable(err) {
@@ -221,15 +223,6 @@ func metaRetryable(err error) bool {
 			(st.Code() == codes.FailedPrecondition && !strings.HasPrefix(st.Message(), ErrDestructive.Error()))
 	}
 	return false
-}
-
-// metaLeaderClient returns a client for the meta leader's gRPC address.
-func (n *Node) metaLeaderClient() (cairnv1.ClusterServiceClient, error) {
-	conn, err := n.metaLeaderConn()
-	if err != nil {
-		return nil, err
-	}
-	return cairnv1.NewClusterServiceClient(conn), nil
 }
 
 // metaLeaderConn returns the connection to the meta leader.

@@ -400,11 +400,8 @@ func (s *retentionService) SetRetention(ctx context.Context, req *cairnv1.SetRet
 		resp = retentionChanged(p, impact)
 		s.n.log.Info("retention policy set", "account", p.Account, "category", p.Category, "days", p.Days, "by", p.SetBy, "expired", resp.Expired)
 		return s.n.audit(ctx, "SetRetention", req, nil)
-	}, func(cairnv1.ClusterServiceClient) error {
-		conn, err := s.n.metaLeaderConn()
-		if err == nil {
-			resp, err = cairnv1.NewRetentionServiceClient(conn).SetRetention(forwardAuth(ctx), req)
-		}
+	}, func(ctx context.Context, conn *grpc.ClientConn) (err error) {
+		resp, err = cairnv1.NewRetentionServiceClient(conn).SetRetention(ctx, req)
 		return err
 	})
 	return resp, toStatus(err)
@@ -440,11 +437,8 @@ func (s *retentionService) DeleteRetention(ctx context.Context, req *cairnv1.Del
 		resp = retentionChanged(old, impact)
 		s.n.log.Info("retention policy deleted", "account", old.Account, "category", old.Category, "by", s.n.callerIdentity(ctx), "expired", resp.Expired)
 		return s.n.audit(ctx, "DeleteRetention", req, nil)
-	}, func(cairnv1.ClusterServiceClient) error {
-		conn, err := s.n.metaLeaderConn()
-		if err == nil {
-			resp, err = cairnv1.NewRetentionServiceClient(conn).DeleteRetention(forwardAuth(ctx), req)
-		}
+	}, func(ctx context.Context, conn *grpc.ClientConn) (err error) {
+		resp, err = cairnv1.NewRetentionServiceClient(conn).DeleteRetention(ctx, req)
 		return err
 	})
 	return resp, toStatus(err)
@@ -498,11 +492,8 @@ func (s *retentionService) SetHold(ctx context.Context, req *cairnv1.SetHoldRequ
 		}
 		s.n.log.Info("legal hold set", "account", h.Account, "by", h.SetBy, "reason", h.Reason)
 		return s.n.audit(ctx, "SetHold", req, nil)
-	}, func(cairnv1.ClusterServiceClient) error {
-		conn, err := s.n.metaLeaderConn()
-		if err == nil {
-			resp, err = cairnv1.NewRetentionServiceClient(conn).SetHold(forwardAuth(ctx), req)
-		}
+	}, func(ctx context.Context, conn *grpc.ClientConn) (err error) {
+		resp, err = cairnv1.NewRetentionServiceClient(conn).SetHold(ctx, req)
 		return err
 	})
 	return resp, toStatus(err)
@@ -542,11 +533,8 @@ func (s *retentionService) ClearHold(ctx context.Context, req *cairnv1.ClearHold
 		}
 		s.n.log.Info("legal hold cleared", "account", req.Account, "by", s.n.callerIdentity(ctx), "expired", resp.Expired)
 		return s.n.audit(ctx, "ClearHold", req, nil)
-	}, func(cairnv1.ClusterServiceClient) error {
-		conn, err := s.n.metaLeaderConn()
-		if err == nil {
-			resp, err = cairnv1.NewRetentionServiceClient(conn).ClearHold(forwardAuth(ctx), req)
-		}
+	}, func(ctx context.Context, conn *grpc.ClientConn) (err error) {
+		resp, err = cairnv1.NewRetentionServiceClient(conn).ClearHold(ctx, req)
 		return err
 	})
 	return resp, toStatus(err)

@@ -54,8 +54,8 @@ func (s *clusterService) Join(ctx context.Context, req *cairnv1.JoinRequest) (*c
 			return err
 		}
 		return s.n.audit(ctx, "JoinNode", req, nil)
-	}, func(c cairnv1.ClusterServiceClient) error {
-		r, err := c.Join(forwardAuth(ctx), req)
+	}, func(ctx context.Context, conn *grpc.ClientConn) error {
+		r, err := cairnv1.NewClusterServiceClient(conn).Join(ctx, req)
 		if err == nil {
 			resp = r
 		}
@@ -77,8 +77,8 @@ func (s *clusterService) RemoveNode(ctx context.Context, req *cairnv1.RemoveNode
 			return err
 		}
 		return s.n.audit(ctx, "RemoveNode", req, nil)
-	}, func(c cairnv1.ClusterServiceClient) error {
-		r, err := c.RemoveNode(forwardAuth(ctx), req)
+	}, func(ctx context.Context, conn *grpc.ClientConn) error {
+		r, err := cairnv1.NewClusterServiceClient(conn).RemoveNode(ctx, req)
 		if err == nil {
 			resp = r
 		}
@@ -102,9 +102,9 @@ func (s *clusterService) CreateToken(ctx context.Context, req *cairnv1.CreateTok
 		}
 		// The response without the token string, which is shown only once.
 		return s.n.audit(ctx, "CreateToken", req, resp.Info)
-	}, func(c cairnv1.ClusterServiceClient) error {
+	}, func(ctx context.Context, conn *grpc.ClientConn) error {
 		var err error
-		resp, err = c.CreateToken(forwardAuth(ctx), req)
+		resp, err = cairnv1.NewClusterServiceClient(conn).CreateToken(ctx, req)
 		return err
 	})
 	return resp, toStatus(err)
@@ -118,9 +118,9 @@ func (s *clusterService) ListTokens(ctx context.Context, req *cairnv1.ListTokens
 	err := s.n.onMetaLeader(ctx, func() error {
 		resp = s.n.listTokens()
 		return nil
-	}, func(c cairnv1.ClusterServiceClient) error {
+	}, func(ctx context.Context, conn *grpc.ClientConn) error {
 		var err error
-		resp, err = c.ListTokens(forwardAuth(ctx), req)
+		resp, err = cairnv1.NewClusterServiceClient(conn).ListTokens(ctx, req)
 		return err
 	})
 	return resp, toStatus(err)
@@ -140,9 +140,9 @@ func (s *clusterService) RevokeToken(ctx context.Context, req *cairnv1.RevokeTok
 			return err
 		}
 		return s.n.audit(ctx, "RevokeToken", req, nil)
-	}, func(c cairnv1.ClusterServiceClient) error {
+	}, func(ctx context.Context, conn *grpc.ClientConn) error {
 		var err error
-		resp, err = c.RevokeToken(forwardAuth(ctx), req)
+		resp, err = cairnv1.NewClusterServiceClient(conn).RevokeToken(ctx, req)
 		return err
 	})
 	return resp, toStatus(err)
@@ -158,8 +158,8 @@ func (s *clusterService) Register(ctx context.Context, req *cairnv1.RegisterRequ
 			return nil
 		}
 		return s.n.proposeMeta(cairnv1.CommandType_COMMAND_TYPE_META_REGISTER_NODE, req.Node)
-	}, func(c cairnv1.ClusterServiceClient) error {
-		_, err := c.Register(ctx, req)
+	}, func(ctx context.Context, conn *grpc.ClientConn) error {
+		_, err := cairnv1.NewClusterServiceClient(conn).Register(ctx, req)
 		return err
 	})
 	return &cairnv1.RegisterResponse{}, toStatus(err)
