@@ -120,10 +120,17 @@ func (n *Node) changeRetention(ctx context.Context, force bool, change func(*cai
 	if err != nil {
 		return nil, err
 	}
+	if proto.Equal(before, after) {
+		return nil, nil // nothing to commit (a hold set twice, say)
+	}
+	// Counting asks every shard to walk its summaries: only a change that
+	// moves some cutoff later can expire anything.
+	var impact []*cairnv1.AccountCount
 	now := time.Now()
-	impact, err := n.retentionImpact(ctx, before, after, now)
-	if err != nil {
-		return nil, fmt.Errorf("cannot count the events the change would delete: %w", err)
+	if storage.NewRetention(before, now.UnixNano()).Shortens(storage.NewRetention(after, now.UnixNano())) {
+		if impact, err = n.retentionImpact(ctx, before, after, now); err != nil {
+			return nil, fmt.Errorf("cannot count the events the change would delete: %w", err)
+		}
 	}
 	if len(impact) > 0 && !force {
 		return nil, fmt.Errorf("%w: it would delete %s; repeat with --force to apply it", ErrDestructive, describeImpact(impact))
@@ -552,13 +559,20 @@ func (s *retentionService) ListRetention(ctx context.Context, _ *cairnv1.ListRet
 	for _, a := range accounts.Accounts {
 		events[a.Account] = a.Events
 	}
+	// Accounts with a policy or a hold are listed even without events.
+	named := []string{}
 	for _, p := range rules.Policies {
 		if p.Account != "" {
-			events[p.Account] += 0
+			named = append(named, p.Account)
 		}
 	}
 	for _, h := range rules.Holds {
-		events[h.Account] += 0
+		named = append(named, h.Account)
+	}
+	for _, a := range named {
+		if _, ok := events[a]; !ok {
+			events[a] = 0
+		}
 	}
 	for _, a := range slices.Sorted(maps.Keys(events)) {
 		e := effectiveRetention(r, rules, a)

@@ -96,7 +96,7 @@ func (c *cutter) days() (first, last int32, err error) {
 		_, h := c.r.bounds(p.Account)
 		hi = max(hi, h)
 	}
-	_, h := c.r.bounds("\x00no policy")
+	_, h := c.r.bounds(unnamedAccount)
 	hi = max(hi, h)
 	if hi == math.MinInt64 {
 		return 1, 0, nil

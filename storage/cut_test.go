@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/protobuf/proto"
+
 	cairnv1 "github.com/cairn-lake/cairn/proto/cairn/v1"
 )
 
@@ -222,4 +224,32 @@ func countErrors(keys []string, byID map[string]*cairnv1.Event) int {
 		}
 	}
 	return n
+}
+
+func TestRetentionShortens(t *testing.T) {
+	now := day0.UnixNano()
+	base := retentionRules()
+	r := NewRetention(base, now)
+	for name, tt := range map[string]struct {
+		change func(*cairnv1.RetentionRules)
+		want   bool
+	}{
+		"same rules":               {func(*cairnv1.RetentionRules) {}, false},
+		"longer default":           {func(x *cairnv1.RetentionRules) { x.Policies[0].Days = 400 }, false},
+		"shorter default":          {func(x *cairnv1.RetentionRules) { x.Policies[0].Days = 300 }, true},
+		"shorter account":          {func(x *cairnv1.RetentionRules) { x.Policies[1].Days = 10 }, true},
+		"a new hold":               {func(x *cairnv1.RetentionRules) { x.Holds = append(x.Holds, &cairnv1.LegalHold{Account: "9"}) }, false},
+		"a hold cleared":           {func(x *cairnv1.RetentionRules) { x.Holds = nil }, true},
+		"a longer category policy": {func(x *cairnv1.RetentionRules) { x.Policies[3].Days = 2000 }, false},
+		"a shorter new category rule": {func(x *cairnv1.RetentionRules) {
+			x.Policies = append(x.Policies, &cairnv1.RetentionPolicy{Category: "Insight", Days: 5})
+		}, true},
+		"a policy deleted": {func(x *cairnv1.RetentionRules) { x.Policies = x.Policies[:3] }, true}, // D's Insight falls back from 1000 to 365 days
+	} {
+		after := proto.Clone(base).(*cairnv1.RetentionRules)
+		tt.change(after)
+		if got := r.Shortens(NewRetention(after, now)); got != tt.want {
+			t.Errorf("%s: Shortens = %v, want %v", name, got, tt.want)
+		}
+	}
 }

@@ -17,6 +17,14 @@ const (
 	MaxRetentionDays = 3653
 )
 
+// Stand-ins for "any account no rule names" and "any category no policy
+// can name" (NetworkActivity, say), where the cutoffs of every account or
+// every category are checked: neither can be a real account or category.
+const (
+	unnamedAccount = "\x00unnamed"
+	otherCategory  = "\x00other"
+)
+
 // Categories are the event categories a policy may name. An event without
 // eventCategory counts as Management (CloudTrail wrote none before it
 // introduced categories, when every event was a management event).
@@ -132,12 +140,36 @@ func (r *Retention) Effective(account, category string) *cairnv1.RetentionPolicy
 // events from hi on are kept whatever their category.
 func (r *Retention) bounds(account string) (lo, hi int64) {
 	lo, hi = math.MaxInt64, math.MinInt64
-	// "\x00other" stands for the categories no policy can name.
-	for _, c := range [...]string{"Management", "Data", "Insight", "\x00other"} {
+	for _, c := range [...]string{"Management", "Data", "Insight", otherCategory} {
 		cut := r.Cutoff(account, c)
 		lo, hi = min(lo, cut), max(hi, cut)
 	}
 	return lo, hi
+}
+
+// Shortens reports whether after, taken at the same instant as r, expires
+// an event that r keeps: whether moving from r to after can delete anything.
+// Only the accounts the rules of either name can differ from the others, so
+// checking those, one account named by neither, and every category is
+// enough.
+func (r *Retention) Shortens(after *Retention) bool {
+	accounts := map[string]bool{unnamedAccount: true}
+	for _, x := range [...]*Retention{r, after} {
+		for a := range x.cutoffs {
+			accounts[a] = true
+		}
+		for a := range x.held {
+			accounts[a] = true
+		}
+	}
+	for a := range accounts {
+		for _, c := range [...]string{"Management", "Data", "Insight", otherCategory} {
+			if after.Cutoff(a, c) > r.Cutoff(a, c) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // ExpiredBy counts, per account, the stored events that after expires and
