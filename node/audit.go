@@ -145,7 +145,8 @@ func (n *Node) storeAudit(ctx context.Context, raw []byte) error {
 	if err != nil {
 		return err
 	}
-	shards := n.metaFSM.State().Shards
+	var shards uint32
+	n.metaFSM.view(func(st *cairnv1.MetaState) { shards = st.Shards })
 	if shards == 0 {
 		return ErrNotInitialized
 	}

@@ -54,15 +54,17 @@ func (f *metaFSM) viewToken(id string, fn func(t *cairnv1.IngestToken)) {
 	fn(f.tokens[id])
 }
 
-// retentionRules returns a copy of the retention rules (empty, not nil,
-// when none were ever set).
+// retentionRules returns the retention rules in force (empty, not nil, when
+// none were ever set). Apply replaces them whole and never modifies them, so
+// they are shared, not copied: ingest asks for them on every batch. Callers
+// must not modify them.
 func (f *metaFSM) retentionRules() *cairnv1.RetentionRules {
 	f.mu.RLock()
 	defer f.mu.RUnlock()
 	if f.state.Retention == nil {
 		return &cairnv1.RetentionRules{}
 	}
-	return proto.Clone(f.state.Retention).(*cairnv1.RetentionRules)
+	return f.state.Retention
 }
 
 // Changed returns a channel closed at the next applied change.

@@ -159,44 +159,37 @@ func (n *Node) localShardQuery(ctx context.Context, req *cairnv1.ShardQueryReque
 	q.Prefilter = prefilter(prune.Eq)
 	q.Retention = n.retentionAt(time.Unix(0, req.NowUnixNano))
 	partial := plan.NewPartial()
-	var (
-		checked int
-		stats   storage.ScanStats
-	)
+	// next ends the visit of one event, given what adding it to the
+	// partial returned: every 4096 events it checks that the query is still
+	// wanted, and it says whether to go on.
+	var checked int
+	next := func(err error) (bool, error) {
+		if err != nil {
+			return false, err
+		}
+		if checked++; checked%4096 == 0 && ctx.Err() != nil {
+			return false, ctx.Err()
+		}
+		return !partial.Done(), nil
+	}
+	var stats storage.ScanStats
 	if plan.NeedsRecord() {
-		stats, err = db.ScanEvents(q, func(raw []byte) (bool, error) {
-			if checked++; checked%4096 == 0 && ctx.Err() != nil {
-				return false, ctx.Err()
-			}
-			if err := partial.Add(raw); err != nil {
-				return false, err
-			}
-			return !partial.Done(), nil
-		})
+		stats, err = db.ScanEvents(q, func(raw []byte) (bool, error) { return next(partial.Add(raw)) })
 	} else {
 		// The query reads only columns the summaries hold: evaluate it on
 		// them, and on the raw record only where a summary does not hold
 		// the record's own columns exactly.
 		var qf query.Fields
 		stats, err = db.ScanFields(q, func(f *storage.Fields, raw func() ([]byte, error)) (bool, error) {
-			if checked++; checked%4096 == 0 && ctx.Err() != nil {
-				return false, ctx.Err()
+			if f.Columns&event.ColumnsExact != 0 {
+				setQueryFields(&qf, f)
+				return next(partial.AddFields(&qf))
 			}
-			if f.Columns&event.ColumnsExact == 0 {
-				b, err := raw()
-				if err == nil {
-					err = partial.Add(b)
-				}
-				if err != nil {
-					return false, err
-				}
-				return !partial.Done(), nil
-			}
-			setQueryFields(&qf, f)
-			if err := partial.AddFields(&qf); err != nil {
+			b, err := raw()
+			if err != nil {
 				return false, err
 			}
-			return !partial.Done(), nil
+			return next(partial.Add(b))
 		})
 	}
 	if err != nil {
