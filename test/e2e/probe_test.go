@@ -221,10 +221,9 @@ func (p *probe) sentCount() int {
 	return len(p.sent)
 }
 
-// longestGap is the longest time without an acknowledged batch (between
-// two acknowledgements, or from the start of the run to the first or from
-// the last to the end), and when it began.
-func (p *probe) longestGap() (gap time.Duration, from time.Time) {
+// ackTimes lists the start of the run, every acknowledgement in time order,
+// and the end of the run: the edges of the gaps between acknowledgements.
+func (p *probe) ackTimes() []time.Time {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	acks := []time.Time{p.start}
@@ -234,7 +233,14 @@ func (p *probe) longestGap() (gap time.Duration, from time.Time) {
 		}
 	}
 	slices.SortFunc(acks, func(a, b time.Time) int { return a.Compare(b) })
-	acks = append(acks, p.stop)
+	return append(acks, p.stop)
+}
+
+// longestGap is the longest time without an acknowledged batch (between
+// two acknowledgements, or from the start of the run to the first or from
+// the last to the end), and when it began.
+func (p *probe) longestGap() (gap time.Duration, from time.Time) {
+	acks := p.ackTimes()
 	for i := 1; i < len(acks); i++ {
 		if d := acks[i].Sub(acks[i-1]); d > gap {
 			gap, from = d, acks[i-1]
@@ -246,16 +252,7 @@ func (p *probe) longestGap() (gap time.Duration, from time.Time) {
 // longestGapWithin is the longest time without an acknowledged batch that
 // overlaps [from, to].
 func (p *probe) longestGapWithin(from, to time.Time) time.Duration {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	acks := []time.Time{p.start}
-	for _, b := range p.batches {
-		if !b.acked.IsZero() {
-			acks = append(acks, b.acked)
-		}
-	}
-	slices.SortFunc(acks, func(a, b time.Time) int { return a.Compare(b) })
-	acks = append(acks, p.stop)
+	acks := p.ackTimes()
 	var gap time.Duration
 	for i := 1; i < len(acks); i++ {
 		if !acks[i].Before(from) && !acks[i-1].After(to) {

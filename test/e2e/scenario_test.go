@@ -235,21 +235,12 @@ func joinLines(lines []string) string {
 
 // The five scenarios.
 
-// TestFaultKillLeader SIGKILLs the node holding the most shard leaderships
-// and starts it again 10–30 s later.
+// TestFaultKillLeader kills the node holding the most shard leaderships
+// (SIGKILL) and starts it again 10–30 s later.
 func TestFaultKillLeader(t *testing.T) {
 	runScenario(t, "kill", 50*time.Second, func(s *scenario) {
-		victim, leads := s.c.mostLeaderships()
-		s.setDown(true, victim)
-		f := s.inject("SIGKILL %s (leader of %d shards)", victim.id, leads)
-		s.c.kill(victim)
-		f.timeFrom() // in effect now
-		s.sleep(10*time.Second+rand.N(20*time.Second), "down")
-		s.step("docker start %s", victim.id)
-		s.c.start(victim)
-		s.waitReady(victim, 2*time.Minute)
-		s.setDown(false, victim)
-		f.over()
+		s.faultOnBusiestNode("SIGKILL", 10*time.Second+rand.N(20*time.Second), "down", "docker start",
+			s.c.kill, func(n *dockerNode) { s.c.start(n) })
 	})
 }
 
@@ -257,17 +248,8 @@ func TestFaultKillLeader(t *testing.T) {
 // leaderships from the cluster's network for 30 s.
 func TestFaultPartition(t *testing.T) {
 	runScenario(t, "partition", 50*time.Second, func(s *scenario) {
-		victim, leads := s.c.mostLeaderships()
-		s.setDown(true, victim)
-		f := s.inject("partition %s (leader of %d shards)", victim.id, leads)
-		s.c.disconnect(victim)
-		f.timeFrom() // in effect now
-		s.sleep(30*time.Second, "partitioned")
-		s.step("heal: docker network connect %s", victim.id)
-		s.c.connect(victim)
-		s.waitReady(victim, 2*time.Minute)
-		s.setDown(false, victim)
-		f.over()
+		s.faultOnBusiestNode("partition", 30*time.Second, "partitioned", "heal: docker network connect",
+			s.c.disconnect, s.c.connect)
 	})
 }
 
@@ -275,18 +257,26 @@ func TestFaultPartition(t *testing.T) {
 // 20 s (docker pause: no signal, its connections stay open).
 func TestFaultPause(t *testing.T) {
 	runScenario(t, "pause", 40*time.Second, func(s *scenario) {
-		victim, leads := s.c.mostLeaderships()
-		s.setDown(true, victim)
-		f := s.inject("pause %s (leader of %d shards)", victim.id, leads)
-		s.c.pause(victim)
-		f.timeFrom() // in effect now
-		s.sleep(20*time.Second, "paused")
-		s.step("docker unpause %s", victim.id)
-		s.c.unpause(victim)
-		s.waitReady(victim, 2*time.Minute)
-		s.setDown(false, victim)
-		f.over()
+		s.faultOnBusiestNode("pause", 20*time.Second, "paused", "docker unpause",
+			s.c.pause, s.c.unpause)
 	})
+}
+
+// faultOnBusiestNode injects a fault into the node holding the most shard
+// leaderships (inject), keeps it for d, lifts it (lift) and waits until the
+// node is ready again. The next write is timed from the injection.
+func (s *scenario) faultOnBusiestNode(what string, d time.Duration, during, lifting string, inject, lift func(*dockerNode)) {
+	victim, leads := s.c.mostLeaderships()
+	s.setDown(true, victim)
+	f := s.inject("%s %s (leader of %d shards)", what, victim.id, leads)
+	inject(victim)
+	f.timeFrom() // in effect now
+	s.sleep(d, during)
+	s.step("%s %s", lifting, victim.id)
+	lift(victim)
+	s.waitReady(victim, 2*time.Minute)
+	s.setDown(false, victim)
+	f.over()
 }
 
 // TestFaultFullStop stops every node at once (SIGTERM, as docker stop sends)
