@@ -172,24 +172,33 @@ func (n *Node) localShardQuery(ctx context.Context, req *cairnv1.ShardQueryReque
 		}
 		return !partial.Done(), nil
 	}
+	// addFields evaluates the query on an event's fields, or on its record
+	// where the summary does not hold the record's own columns exactly.
+	var qf query.Fields
+	addFields := func(f *storage.Fields, n uint64, raw func() ([]byte, error)) (bool, error) {
+		if f.Columns&event.ColumnsExact != 0 {
+			setQueryFields(&qf, f)
+			return next(partial.AddFieldsN(&qf, int64(n)))
+		}
+		b, err := raw()
+		if err != nil {
+			return false, err
+		}
+		return next(partial.Add(b))
+	}
 	var stats storage.ScanStats
-	if plan.NeedsRecord() {
+	switch {
+	case plan.NeedsRecord():
 		stats, err = db.ScanEvents(q, func(raw []byte) (bool, error) { return next(partial.Add(raw)) })
-	} else {
-		// The query reads only columns the summaries hold: evaluate it on
-		// them, and on the raw record only where a summary does not hold
-		// the record's own columns exactly.
-		var qf query.Fields
+	case q.From == 0 && q.To == 0 && plan.CountsOnly(countedColumns...):
+		// The query only counts events by columns the shard keeps counts
+		// of: read one count per group and account's day.
+		q.Prefilter = nil
+		stats, err = db.ScanCounts(q, addFields)
+	default:
+		// The query reads only columns the summaries hold.
 		stats, err = db.ScanFields(q, func(f *storage.Fields, raw func() ([]byte, error)) (bool, error) {
-			if f.Columns&event.ColumnsExact != 0 {
-				setQueryFields(&qf, f)
-				return next(partial.AddFields(&qf))
-			}
-			b, err := raw()
-			if err != nil {
-				return false, err
-			}
-			return next(partial.Add(b))
+			return addFields(f, 1, raw)
 		})
 	}
 	if err != nil {
@@ -201,6 +210,9 @@ func (n *Node) localShardQuery(ctx context.Context, req *cairnv1.ShardQueryReque
 	}
 	return &cairnv1.ShardQueryResponse{Partial: enc, EventsScanned: stats.Events, BytesRead: stats.BytesRead}, nil
 }
+
+// countedColumns are the columns storage.ScanCounts gives.
+var countedColumns = []string{"eventName", "eventSource", "recipientAccountId", "readOnly"}
 
 // setQueryFields sets qf to the columns f gives (f.Columns has
 // event.ColumnsExact); a column f's Columns says is absent is NULL (nil).

@@ -80,16 +80,17 @@ type countState struct {
 	ifTrue bool
 }
 
-func (s *countState) add(_ *ctx, args []Value) {
+func (s *countState) add(c *ctx, args []Value) {
+	n := max(c.weight, 1)
 	switch {
 	case len(args) == 0:
-		s.n++
+		s.n += n
 	case s.ifTrue:
 		if b, ok := truth(args[0]); ok && b {
-			s.n++
+			s.n += n
 		}
 	case !args[0].IsNull():
-		s.n++
+		s.n += n
 	}
 }
 func (s *countState) merge(_ *ctx, o aggState) { s.n += o.(*countState).n }

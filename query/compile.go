@@ -74,6 +74,8 @@ type Plan struct {
 	fp    uint64
 	// needsRecord: a column outside Fields is read (see NeedsRecord).
 	needsRecord bool
+	// fieldsRead: bit 1<<f for each Fields column f read.
+	fieldsRead uint32
 }
 
 type orderKey struct {

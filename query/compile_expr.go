@@ -287,6 +287,8 @@ func (c *compiler) ident(e *sql.Ident, sc *scope) expr {
 	}
 	if col.field == noField || len(e.Parts) > 1 {
 		c.plan.needsRecord = true
+	} else {
+		c.plan.fieldsRead |= 1 << col.field
 	}
 	var x expr = &columnExpr{col: col, t: col.typ}
 	for _, f := range e.Parts[1:] {

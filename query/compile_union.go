@@ -64,6 +64,7 @@ func (c *compiler) union() *Plan {
 		}
 		p.branches = append(p.branches, br)
 		p.needsRecord = p.needsRecord || bc.plan.needsRecord
+		p.fieldsRead |= bc.plan.fieldsRead
 	}
 	p.distinct = distinct
 	c.names()

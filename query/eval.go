@@ -17,6 +17,7 @@ type ctx struct {
 	root   *fastjson.Value // the record; nil after aggregation
 	raw    []byte          // the record's bytes
 	fields *Fields         // the event's fields, instead of root and raw
+	weight int64           // how many equal events fields stands for; 0 is 1
 	row    []Value         // after aggregation: group keys, then aggregate results
 	out    []Value         // output columns, once computed
 

@@ -1,6 +1,9 @@
 package query
 
-import "fmt"
+import (
+	"fmt"
+	"slices"
+)
 
 // Fields is an event as a shard's summary of it gives it: the columns a
 // plan can read without the raw record. A plan for which NeedsRecord is
@@ -92,4 +95,60 @@ func (pa *Partial) AddFields(f *Fields) error {
 	c.fields = f
 	defer func() { c.fields = nil }()
 	return pa.addCurrent()
+}
+
+// weighable are the aggregates that give the same result for one event
+// added n times as for n equal events: count and count_if add n, the others
+// ignore repeats.
+var weighable = []string{"count", "count_if", "min", "max", "min_by", "max_by", "arbitrary", "any_value", "bool_and", "every", "bool_or"}
+
+// CountsOnly reports whether the plan can run on counts of equal events
+// (AddFieldsN) instead of on the events: it aggregates, it reads no column
+// but the named ones (each one Fields holds), and its aggregates count or
+// ignore repeats: all but sum and avg without DISTINCT.
+func (p *Plan) CountsOnly(columns ...string) bool {
+	if !p.agg || p.needsRecord {
+		return false
+	}
+	var allowed uint32
+	for _, name := range columns {
+		if col := lookupColumn(name); col != nil && col.field != noField {
+			allowed |= 1 << col.field
+		}
+	}
+	if p.fieldsRead&^allowed != 0 {
+		return false
+	}
+	for _, a := range p.aggs {
+		distinctSet := a.fn.always || (a.distinct && a.fn.distinct) // ignores repeats
+		if !distinctSet && !slices.Contains(weighable, a.name) {
+			return false
+		}
+	}
+	return true
+}
+
+// AddFieldsN is AddFields for n equal events; the plan must be CountsOnly
+// for the columns f holds.
+func (pa *Partial) AddFieldsN(f *Fields, n int64) error {
+	if n == 1 {
+		return pa.AddFields(f)
+	}
+	if pa.err != nil {
+		return pa.err
+	}
+	if n < 1 {
+		pa.err = fmt.Errorf("%w: %d events", ErrEval, n)
+		return pa.err
+	}
+	c := &pa.c
+	c.weight = n
+	defer func() { c.weight = 0 }()
+	before := pa.stats.Matched
+	err := pa.AddFields(f)
+	pa.stats.Seen += n - 1
+	if pa.stats.Matched > before {
+		pa.stats.Matched += n - 1
+	}
+	return err
 }

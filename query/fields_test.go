@@ -65,3 +65,99 @@ func TestAddFieldsRefusesAPlanThatNeedsTheRecord(t *testing.T) {
 		t.Fatalf("AddFields = %v, want ErrEval", err)
 	}
 }
+
+// countColumns are the columns a shard's counts hold.
+var countColumns = []string{"eventName", "eventSource", "recipientAccountId", "readOnly"}
+
+func TestCountsOnly(t *testing.T) {
+	for q, want := range map[string]bool{
+		`SELECT eventName, count(*) AS n FROM events GROUP BY eventName ORDER BY n DESC`: true,
+		`SELECT count(*) FROM events`: true,
+		`SELECT eventSource, count(DISTINCT eventName), max(eventName) FROM events GROUP BY 1`:                         true,
+		`SELECT DISTINCT recipientAccountId FROM events WHERE readOnly`:                                                true,
+		`SELECT eventName, count_if(readOnly) FROM events WHERE eventSource LIKE 's3%' GROUP BY 1 HAVING count(*) > 2`: true,
+		`SELECT eventName FROM events`: false, // no aggregation
+		`SELECT eventName, count(*) FROM events WHERE eventTime > '2026-01-01 00:00:00' GROUP BY 1`: false,
+		`SELECT awsRegion, count(*) FROM events GROUP BY 1`:                                         false,
+		`SELECT eventName, sum(1) FROM events GROUP BY 1`:                                           false,
+		`SELECT eventName, avg(length(eventSource)) FROM events GROUP BY 1`:                         false,
+		`SELECT count(*) FROM events WHERE userIdentity.arn = 'x'`:                                  false,
+		`SELECT eventName FROM events UNION SELECT eventSource FROM events`:                         false,
+	} {
+		if got := mustCompile(t, q).CountsOnly(countColumns...); got != want {
+			t.Errorf("%s: CountsOnly() = %v, want %v", q, got, want)
+		}
+	}
+}
+
+// TestAddFieldsNEqualsRepeats: n equal events given once with AddFieldsN
+// give the same result as given n times.
+func TestAddFieldsNEqualsRepeats(t *testing.T) {
+	groups := []struct {
+		f Fields
+		n int64
+	}{
+		{Fields{EventName: []byte("GetObject"), EventSource: []byte("s3.amazonaws.com"), RecipientAccountID: []byte("1"), ReadOnly: []byte("true")}, 7},
+		{Fields{EventName: []byte("PutObject"), EventSource: []byte("s3.amazonaws.com"), RecipientAccountID: []byte("1"), ReadOnly: []byte("false")}, 1},
+		{Fields{EventName: []byte("GetObject"), EventSource: []byte("s3.amazonaws.com"), RecipientAccountID: []byte("2"), ReadOnly: []byte("true")}, 1000},
+		{Fields{EventName: []byte("ConsoleLogin"), EventSource: []byte("signin.amazonaws.com"), ReadOnly: []byte("false")}, 3},
+	}
+	for _, q := range []string{
+		`SELECT eventName, count(*) AS n FROM events GROUP BY eventName ORDER BY n DESC`,
+		`SELECT eventSource, count(recipientAccountId), count(DISTINCT recipientAccountId), min(eventName), count_if(readOnly) FROM events GROUP BY 1 ORDER BY 1`,
+		`SELECT recipientAccountId, count(*) FROM events WHERE eventSource = 's3.amazonaws.com' GROUP BY 1 HAVING count(*) > 5 ORDER BY 1`,
+		`SELECT count(*) FROM events`,
+	} {
+		plan := mustCompile(t, q)
+		if !plan.CountsOnly(countColumns...) {
+			t.Fatalf("%s: not CountsOnly", q)
+		}
+		weighed, repeated := plan.NewPartial(), plan.NewPartial()
+		for _, g := range groups {
+			if err := weighed.AddFieldsN(&g.f, g.n); err != nil {
+				t.Fatal(err)
+			}
+			for range g.n {
+				if err := repeated.AddFields(&g.f); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		if a, b := weighed.Stats(), repeated.Stats(); a != b {
+			t.Errorf("%s: stats %+v, repeated %+v", q, a, b)
+		}
+		got, want := partialRows(t, plan, weighed), partialRows(t, plan, repeated)
+		if got != want {
+			t.Errorf("%s:\nweighed  %s\nrepeated %s", q, got, want)
+		}
+	}
+	pa := mustCompile(t, `SELECT count(*) FROM events`).NewPartial()
+	if err := pa.AddFieldsN(&groups[0].f, 0); !errorsIs(err, ErrEval) {
+		t.Errorf("AddFieldsN(0) = %v, want ErrEval", err)
+	}
+}
+
+// partialRows merges one partial and renders its rows as JSON.
+func partialRows(t *testing.T, plan *Plan, pa *Partial) string {
+	t.Helper()
+	enc, err := pa.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := plan.NewMerger()
+	if err := m.Merge(enc); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := m.Rows()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []byte
+	for _, r := range rows {
+		for _, v := range r {
+			out = append(append(out, v.JSON()...), ' ')
+		}
+		out = append(out, '\n')
+	}
+	return string(out)
+}

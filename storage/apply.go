@@ -80,6 +80,7 @@ func (db *DB) ApplyIngest(index uint64, events []*cairnv1.Event) ([]cairnv1.Even
 	inBatch := make(map[string]struct{}, len(events))
 	var idKey, key, value []byte
 	var stored uint64
+	var counts countDeltas
 	for i, e := range events {
 		ik := eventIDKey{day: dayOf(e.EventTimeUnixNano), account: e.Account, eventID: e.EventId}
 		idKey = appendEventIDKey(idKey[:0], ik)
@@ -102,8 +103,12 @@ func (db *DB) ApplyIngest(index uint64, events []*cairnv1.Event) ([]cairnv1.Even
 		if value, err = writeIndexes(b, value, key, e); err != nil {
 			return nil, fmt.Errorf("cannot apply entry %d: event %d: %w", index, i, err)
 		}
+		counts.addEvent(e)
 		statuses[i] = cairnv1.EventStatus_EVENT_STATUS_STORED
 		stored++
+	}
+	if err := counts.write(db.pdb, b); err != nil {
+		return nil, fmt.Errorf("cannot apply entry %d: %w", index, err)
 	}
 
 	count := db.events.Load() + stored

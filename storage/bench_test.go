@@ -140,6 +140,19 @@ func benchmarkApplyIngest(b *testing.B, opts Options) {
 	}
 	b.ReportMetric(float64(used)/float64(events), "disk-B/event")
 	b.ReportMetric(float64(rawBytes)/float64(events), "raw-B/event")
+	for _, ks := range []struct {
+		name         string
+		lower, upper byte
+	}{
+		{"event", prefixEvent, prefixSummary}, {"summary", prefixSummary, prefixSummary + 1},
+		{"eventID", prefixEventID, prefixIndex}, {"index", prefixIndex, prefixCounts}, {"counts", prefixCounts, prefixCounts + 1},
+	} {
+		n, err := db.pdb.EstimateDiskUsage([]byte{ks.lower}, []byte{ks.upper})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(float64(n)/float64(events), ks.name+"-B/event")
+	}
 }
 
 // BenchmarkGetRaw looks up random stored events by (account, eventID, time)

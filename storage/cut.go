@@ -10,9 +10,13 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 )
 
-// dayAccountPrefixes are the keyspaces whose keys begin day | account 0x00:
-// everything stored for an event. A retention cut deletes from all of them.
-var dayAccountPrefixes = []byte{prefixEvent, prefixSummary, prefixEventID, prefixIndex + byte(attrErrorCode)}
+// dayPrefixes are the keyspaces whose keys begin with their day: everything
+// stored for an event. A retention cut deletes from all of them.
+var dayPrefixes = []byte{prefixEvent, prefixSummary, prefixEventID, prefixIndex + byte(attrErrorCode), prefixCounts}
+
+// dayAccountPrefixes are the dayPrefixes whose keys begin day | account 0x00:
+// all but the eventID index.
+var dayAccountPrefixes = []byte{prefixEvent, prefixSummary, prefixIndex + byte(attrErrorCode), prefixCounts}
 
 // CutStats count what a retention cut deleted.
 type CutStats struct {
@@ -56,6 +60,9 @@ func (db *DB) ApplyCut(index uint64, r *Retention) (CutStats, error) {
 			err = c.day(day)
 		}
 	}
+	if err == nil {
+		err = c.counts.write(db.pdb, b)
+	}
 	if err != nil {
 		return stats, fmt.Errorf("cannot apply cut %d: %w", index, err)
 	}
@@ -76,6 +83,9 @@ type cutter struct {
 	b     *pebble.Batch
 	stats *CutStats
 	key   []byte // scratch
+	// counts are the events deleted one by one, for the counts of the
+	// days that are not deleted whole.
+	counts countDeltas
 }
 
 // days returns the days that may hold expired events: from the oldest
@@ -104,32 +114,31 @@ func (c *cutter) days() (first, last int32, err error) {
 	return first, min(newest, dayOf(hi-1)), nil
 }
 
-// day cuts one day: account by account, as the eventID keyspace lists them.
+// day cuts one day: account by account, as the summary keyspace lists them,
+// or with one range deletion per keyspace when every account's whole day
+// has expired.
 func (c *cutter) day(day int32) error {
-	start := appendDay([]byte{prefixEventID}, day)
-	iter, err := c.db.pdb.NewIter(&pebble.IterOptions{LowerBound: start, UpperBound: keyUpperBound(start)})
+	accounts, err := dayAccounts(c.db.pdb, day)
 	if err != nil {
 		return err
 	}
-	var accounts []string
-	for valid := iter.First(); valid; {
-		k, err := parseEventIDKey(iter.Key())
-		if err != nil {
-			return errors.Join(err, iter.Close())
-		}
-		accounts = append(accounts, k.account)
-		valid = iter.SeekGE(nextAccountKey(prefixEventID, day, k.account))
-	}
-	if err := errors.Join(iter.Error(), iter.Close()); err != nil {
-		return err
-	}
 	dayStart := int64(day) * nanosPerDay
-	for _, a := range accounts {
-		lo, hi := c.r.bounds(a)
+	whole := make([]bool, len(accounts))
+	allWhole := true
+	for i, a := range accounts {
+		lo, _ := c.r.bounds(a)
+		whole[i] = dayStart+nanosPerDay <= lo
+		allWhole = allWhole && whole[i]
+	}
+	if allWhole && len(accounts) > 0 {
+		return c.wholeDay(day)
+	}
+	for i, a := range accounts {
+		_, hi := c.r.bounds(a)
 		switch {
-		case dayStart+nanosPerDay <= lo: // the whole day has expired
-			err = c.wholeDay(day, a)
-		case dayStart < hi: // some of it may have
+		case whole[i]:
+			err = c.wholeAccountDay(day, a)
+		case dayStart < hi: // some of it may have expired
 			err = c.someOfDay(day, a)
 		}
 		if err != nil {
@@ -139,11 +148,34 @@ func (c *cutter) day(day int32) error {
 	return nil
 }
 
-// wholeDay deletes account's events of day with one range deletion per
+// wholeDay deletes every event of day with one range deletion per
 // keyspace, after counting them.
-func (c *cutter) wholeDay(day int32, account string) error {
-	lower := appendString(appendDay([]byte{prefixEventID}, day), account)
-	n, err := c.count(lower, nextAccountKey(prefixEventID, day, account))
+func (c *cutter) wholeDay(day int32) error {
+	lower, upper := appendDay([]byte{prefixSummary}, day), appendDay([]byte{prefixSummary}, day+1)
+	n, err := c.walkKeys(lower, upper, nil)
+	if err != nil {
+		return err
+	}
+	for _, p := range dayPrefixes {
+		if err := c.b.DeleteRange(appendDay([]byte{p}, day), appendDay([]byte{p}, day+1), nil); err != nil {
+			return err
+		}
+	}
+	c.stats.Events += n
+	c.stats.Ranges++
+	return nil
+}
+
+// wholeAccountDay deletes account's events of day with one range deletion
+// per keyspace led by day | account, and their eventID index entries one by
+// one, found from the summary keys.
+func (c *cutter) wholeAccountDay(day int32, account string) error {
+	lower := appendString(appendDay([]byte{prefixSummary}, day), account)
+	n, err := c.walkKeys(lower, nextAccountKey(prefixSummary, day, account), func(k *eventKeyBytes) error {
+		c.key = appendEventIDPrefix(c.key[:0], day, string(k.eventID))
+		c.key = append(c.key, k.account...)
+		return c.b.Delete(c.key, nil)
+	})
 	if err != nil {
 		return err
 	}
@@ -158,8 +190,9 @@ func (c *cutter) wholeDay(day int32, account string) error {
 	return nil
 }
 
-// count returns the number of keys in [lower, upper).
-func (c *cutter) count(lower, upper []byte) (uint64, error) {
+// walkKeys returns the number of summary keys in [lower, upper), calling fn,
+// if not nil, with each of them parsed.
+func (c *cutter) walkKeys(lower, upper []byte, fn func(*eventKeyBytes) error) (uint64, error) {
 	iter, err := c.db.pdb.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: upper})
 	if err != nil {
 		return 0, err
@@ -167,6 +200,16 @@ func (c *cutter) count(lower, upper []byte) (uint64, error) {
 	var n uint64
 	for valid := iter.First(); valid; valid = iter.Next() {
 		n++
+		if fn == nil {
+			continue
+		}
+		k, err := splitEventKey(iter.Key())
+		if err == nil {
+			err = fn(&k)
+		}
+		if err != nil {
+			return n, errors.Join(err, iter.Close())
+		}
 	}
 	return n, errors.Join(iter.Error(), iter.Close())
 }
@@ -226,6 +269,7 @@ func (c *cutter) deleteEvent(primary []byte, k *eventKeyBytes, s *summary) error
 			return err
 		}
 	}
+	c.counts.add(dayOf(k.eventTime), k.account, s, -1)
 	c.stats.Events++
 	c.stats.Points++
 	return nil
@@ -247,7 +291,7 @@ func (db *DB) compactDaysAsync(first, last int32) {
 	go func() {
 		defer db.compacting.Store(false)
 		defer release()
-		for _, p := range dayAccountPrefixes {
+		for _, p := range dayPrefixes {
 			lower, upper := appendDay([]byte{p}, first), appendDay([]byte{p}, last+1)
 			if err := db.pdb.Compact(context.Background(), lower, upper, true); err != nil {
 				db.logger.Warn("compaction after a retention cut failed", "error", err)

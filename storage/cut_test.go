@@ -193,6 +193,43 @@ func TestApplyCut(t *testing.T) {
 	}
 }
 
+// TestApplyCutWholeDays: where every account's whole day has expired, the
+// cut deletes the day with one range deletion per keyspace; where only some
+// accounts' day has, it deletes those accounts' ranges and their eventID
+// entries one by one. Either way nothing of a deleted event is left.
+func TestApplyCutWholeDays(t *testing.T) {
+	now := day0
+	events := retentionEvents(3000, 100, now)
+	byID := map[string]*cairnv1.Event{}
+	for _, e := range events {
+		byID[e.Account+"/"+e.EventId] = e
+	}
+	// Everything older than 30 days goes, and account A's older than 10.
+	r := NewRetention(&cairnv1.RetentionRules{Policies: []*cairnv1.RetentionPolicy{
+		{Days: 30}, {Account: "111111111111", Days: 10},
+	}}, now.UnixNano())
+	want := wantKept(events, r)
+	db := mustOpen(t, t.TempDir(), Options{})
+	for j := 0; j < len(events); j += 500 {
+		mustApply(t, db, uint64(j/500+1), events[j:j+500]...)
+	}
+	st, err := db.ApplyCut(100, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := mustEventKeys(t, db); !slices.Equal(got, want) {
+		t.Fatalf("after the cut %d events remain, want %d", len(got), len(want))
+	}
+	// About 70 whole days for all, 20 days of A alone, and the days that
+	// the cutoffs split.
+	if st.Events != uint64(len(events)-len(want)) || st.Ranges < 85 || st.Ranges > 92 {
+		t.Fatalf("cut stats %+v; want %d events in 85–92 ranges", st, len(events)-len(want))
+	}
+	if n := countKeys(t, db); n.summaries != len(want) || n.ids != len(want) || n.errorIndex != countErrors(want, byID) {
+		t.Fatalf("after the cut: %+v; want %d summaries and ids, %d errorCode entries", n, len(want), countErrors(want, byID))
+	}
+}
+
 type keyCounts struct{ summaries, ids, errorIndex int }
 
 func countKeys(t *testing.T, db *DB) keyCounts {

@@ -92,17 +92,17 @@ func ev(account, region, eventID string, at time.Time) *cairnv1.Event {
 }
 
 // keysOf returns "account/eventID" of events, sorted as ScanEventKeys orders
-// them: by day, then account, then eventID.
+// them: by day, then eventID, then account.
 func keysOf(events []*cairnv1.Event) []string {
 	sorted := slices.Clone(events)
 	slices.SortFunc(sorted, func(a, b *cairnv1.Event) int {
 		if c := int(dayOf(a.EventTimeUnixNano)) - int(dayOf(b.EventTimeUnixNano)); c != 0 {
 			return c
 		}
-		if c := cmp.Compare(a.Account, b.Account); c != 0 {
+		if c := cmp.Compare(a.EventId, b.EventId); c != 0 {
 			return c
 		}
-		return cmp.Compare(a.EventId, b.EventId)
+		return cmp.Compare(a.Account, b.Account)
 	})
 	keys := make([]string, len(sorted))
 	for i, e := range sorted {

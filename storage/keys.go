@@ -33,9 +33,14 @@ package storage
 //	     bytes, so lookups filter without reading or parsing records.
 //	     0x11 | day | account 0x00 | region 0x00 | eventTime uint64 | eventID
 //	                                                          → summary (see appendSummary)
-//	0x20 eventID index: one per stored event; the dedup key and the way from
+//	0x20 retired: the eventID index of earlier versions, keyed
+//	     day | account 0x00 | eventID. Open rewrites it into 0x21 (see
+//	     migrateEventIDIndex); nothing else reads or writes it.
+//	0x21 eventID index: one per stored event; the dedup key and the way from
 //	     (account, eventID) to the primary key.
-//	     0x20 | day | account 0x00 | eventID                  → region 0x00 | eventTime uint64
+//	     0x21 | day | eventID 0x00 | account                  → region 0x00 | eventTime uint64
+//	     The eventID comes before the account, so a lookup by eventID alone
+//	     is one seek per day, not one get per account and day.
 //	0x30–0x38 lookup indexes, one keyspace per attribute:
 //	     0x3n | day | account 0x00 | value 0x00 | eventTime uint64 | eventID
 //	                                                          → region
@@ -48,16 +53,26 @@ package storage
 //	     it doubled the apply CPU (50 → 112 µs/event) and the disk (235 →
 //	     439 B/event), so those prefixes stay reserved and lookups on them scan
 //	     the summaries.
+//	0x40 counts: how many stored events of an account's day share some
+//	     attributes, so that queries that only count by those attributes
+//	     read one entry per group instead of one summary per event.
+//	     0x40 | day | account 0x00 | eventSource | eventName | eventCategory |
+//	     readOnly | columns                                   → uvarint count
+//	     The four strings are uvarint length | bytes; columns is
+//	     Event.Columns & CountedColumns as a uvarint. A count that reaches 0
+//	     is deleted. See counts.go.
 //	0xff reserved: never written, so {0xff} bounds every keyspace.
 //
 // Every data key leads with its day, so new writes touch only the current
 // days' key ranges, old days become immutable sstables, and retention deletes
 // with one DeleteRange per keyspace: a whole day is [prefix|day,
 // prefix|day+1), one account's day is [prefix|day|account 0x00,
-// prefix|day|account 0x01).
+// prefix|day|account 0x01) in every keyspace but the eventID index, whose
+// entries for one account's day are deleted one by one unless the whole day
+// goes.
 //
-// The dedup identity of an event is its eventID index key: (day, account,
-// eventID). AWS re-sends an event with the same eventTime, so a re-sent event
+// The dedup identity of an event is its eventID index key: (day, eventID,
+// account). AWS re-sends an event with the same eventTime, so a re-sent event
 // always lands on the same day and is found.
 //
 // Everything but the applied index is replicated state: two replicas that
@@ -78,9 +93,12 @@ const (
 	prefixMeta    byte = 0x00
 	prefixEvent   byte = 0x10
 	prefixSummary byte = 0x11
-	prefixEventID byte = 0x20
-	prefixIndex   byte = 0x30 // + Attr
-	prefixEnd     byte = 0xff // reserved, never written
+	prefixEventID byte = 0x21
+	// prefixRetiredEventID is the eventID index of earlier versions.
+	prefixRetiredEventID byte = 0x20
+	prefixIndex          byte = 0x30 // + Attr
+	prefixCounts         byte = 0x40
+	prefixEnd            byte = 0xff // reserved, never written
 )
 
 // Meta keys: 0x00 | id.
@@ -92,6 +110,7 @@ var (
 // Keyspace bounds for iterators.
 var (
 	eventKeyspace   = []byte{prefixEvent}
+	summaryKeyspace = []byte{prefixSummary}
 	eventIDKeyspace = []byte{prefixEventID}
 	// [allKeysLower, allKeysUpper) holds every key the package writes.
 	allKeysLower = []byte{prefixMeta}
@@ -162,9 +181,10 @@ type eventKeyBytes struct {
 }
 
 // splitEventKey parses a whole key built by appendEventKey without copying.
+// It also parses summary keys, which are event keys under another prefix.
 func splitEventKey(src []byte) (eventKeyBytes, error) {
 	var k eventKeyBytes
-	if len(src) < 1 || src[0] != prefixEvent {
+	if len(src) < 1 || (src[0] != prefixEvent && src[0] != prefixSummary) {
 		return k, fmt.Errorf("cannot parse event key %q: %w", src, errBadKey)
 	}
 	day, rest, err := parseDay(src[1:])
@@ -194,12 +214,18 @@ type eventIDKey struct {
 	eventID string
 }
 
-// appendEventIDKey appends 0x20 | day | account 0x00 | eventID.
+// appendEventIDKey appends 0x21 | day | eventID 0x00 | account.
 func appendEventIDKey(dst []byte, k eventIDKey) []byte {
+	dst = appendEventIDPrefix(dst, k.day, k.eventID)
+	return append(dst, k.account...)
+}
+
+// appendEventIDPrefix appends 0x21 | day | eventID 0x00: the prefix of the
+// entries of every account for eventID on day.
+func appendEventIDPrefix(dst []byte, day int32, eventID string) []byte {
 	dst = append(dst, prefixEventID)
-	dst = appendDay(dst, k.day)
-	dst = appendString(dst, k.account)
-	return append(dst, k.eventID...)
+	dst = appendDay(dst, day)
+	return appendString(dst, eventID)
 }
 
 // parseEventIDKey parses a whole key built by appendEventIDKey.
@@ -215,10 +241,10 @@ func parseEventIDKey(src []byte) (eventIDKey, error) {
 	if k.day, rest, err = parseDay(src[1:]); err != nil {
 		return k, fmt.Errorf("cannot parse eventID key %q: %w", src, err)
 	}
-	if k.account, rest, err = parseString(rest); err != nil {
+	if k.eventID, rest, err = parseString(rest); err != nil {
 		return k, fmt.Errorf("cannot parse eventID key %q: %w", src, err)
 	}
-	k.eventID = string(rest)
+	k.account = string(rest)
 	return k, nil
 }
 

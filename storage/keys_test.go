@@ -160,14 +160,14 @@ func TestEventKeyOrderIsLogicalOrder(t *testing.T) {
 
 func TestEventIDKeyOrderIsLogicalOrder(t *testing.T) {
 	keys := []eventIDKey{
-		{day: math.MinInt32, account: "z", eventID: "z"},
-		{day: -1, account: "1", eventID: "a"},
-		{day: 0, account: "1", eventID: "b"},
-		{day: 0, account: "12", eventID: ""},
-		{day: 0, account: "12", eventID: "a"},
-		{day: 0, account: "2", eventID: "a"},
-		{day: 1, account: "", eventID: "a"},
-		{day: math.MaxInt32, account: "", eventID: ""},
+		{day: math.MinInt32, eventID: "z", account: "z"},
+		{day: -1, eventID: "1", account: "a"},
+		{day: 0, eventID: "1", account: "b"},
+		{day: 0, eventID: "12", account: ""},
+		{day: 0, eventID: "12", account: "a"},
+		{day: 0, eventID: "2", account: "a"},
+		{day: 1, eventID: "", account: "a"},
+		{day: math.MaxInt32, eventID: "", account: ""},
 	}
 	for i := 0; i+1 < len(keys); i++ {
 		a, b := appendEventIDKey(nil, keys[i]), appendEventIDKey(nil, keys[i+1])

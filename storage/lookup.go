@@ -251,32 +251,33 @@ func matches(filters []Filter, c Cursor, s *summary) bool {
 	return true
 }
 
-// byEventID probes the eventID index of every account in range: a get per
-// account and day, found in the bloom filters when absent.
+// byEventID seeks to the eventID's entries of day in the eventID index:
+// one seek for every account, since the eventID comes before the account.
 func (l *lookup) byEventID(day int32, id string) error {
-	accounts, err := l.accounts()
+	prefix := appendEventIDPrefix(nil, day, id)
+	iter, err := l.snap.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: keyUpperBound(prefix)})
 	if err != nil {
 		return err
 	}
-	for _, account := range accounts {
-		ik := eventIDKey{day: day, account: account, eventID: id}
-		v, err := getCopy(l.snap, appendEventIDKey(nil, ik))
-		if errors.Is(err, ErrNotFound) {
-			l.stats.Scanned++
+	found := false
+	for valid := iter.First(); valid; valid = iter.Next() {
+		found = true
+		account := string(iter.Key()[len(prefix):])
+		if l.q.Accounts != nil && !slices.Contains(l.q.Accounts, account) {
 			continue
 		}
-		if err != nil {
-			return err
+		iv, err := parseEventIDValue(iter.Value())
+		if err == nil {
+			err = l.consider(Cursor{Time: iv.eventTime, Account: account, EventID: id}, iv.region, nil)
 		}
-		iv, err := parseEventIDValue(v)
 		if err != nil {
-			return err
-		}
-		if err := l.consider(Cursor{Time: iv.eventTime, Account: account, EventID: id}, iv.region, nil); err != nil {
-			return err
+			return errors.Join(err, iter.Close())
 		}
 	}
-	return nil
+	if !found {
+		l.stats.Scanned++ // the seek
+	}
+	return errors.Join(iter.Error(), iter.Close())
 }
 
 // byIndex walks one attribute index for every account in range.
@@ -355,7 +356,7 @@ func (h *topFound) Pop() any {
 
 // knownAccounts returns, sorted, every account that has or had events. The
 // first call finds them by seeking from one account to the next in the
-// eventID index, in a snapshot of its own taken under accountsMu;
+// summary keyspace, in a snapshot of its own taken under accountsMu;
 // ApplyIngest adds the accounts of each entry after committing it, under
 // the same mutex. So no account committed is ever missing.
 func (db *DB) knownAccounts() ([]string, error) {
@@ -365,20 +366,10 @@ func (db *DB) knownAccounts() ([]string, error) {
 		set := map[string]struct{}{}
 		snap := db.pdb.NewSnapshot()
 		defer snap.Close()
-		iter, err := snap.NewIter(&pebble.IterOptions{LowerBound: eventIDKeyspace, UpperBound: keyUpperBound(eventIDKeyspace)})
+		err := eachDayAccount(snap, summaryKeyspace, keyUpperBound(summaryKeyspace), func(_ int32, account []byte) {
+			set[string(account)] = struct{}{}
+		})
 		if err != nil {
-			return nil, err
-		}
-		for valid := iter.First(); valid; {
-			k, err := parseEventIDKey(iter.Key())
-			if err != nil {
-				iter.Close()
-				return nil, err
-			}
-			set[k.account] = struct{}{}
-			valid = iter.SeekGE(nextAccountKey(prefixEventID, k.day, k.account))
-		}
-		if err := errors.Join(iter.Error(), iter.Close()); err != nil {
 			return nil, err
 		}
 		db.accounts = set

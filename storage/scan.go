@@ -10,8 +10,8 @@ import (
 )
 
 // ScanEventKeys calls fn with the (account, eventID) of every stored event, in
-// the key order of the eventID index: by UTC day of eventTime, then account,
-// then eventID. It reads one consistent state. If fn returns an error the scan
+// the key order of the eventID index: by UTC day of eventTime, then eventID,
+// then account. It reads one consistent state. If fn returns an error the scan
 // stops and ScanEventKeys returns that error unchanged.
 //
 // The scan holds one iterator for its whole duration, which pins the sstables
@@ -186,10 +186,7 @@ func (db *DB) ScanFields(q ScanQuery, fn func(f *Fields, raw func() ([]byte, err
 	}
 	err := db.scan(q, true, func(cur *scanCursor) (bool, error) {
 		c = cur
-		s := &c.summary
-		f = Fields{Account: c.key.account, Region: c.key.region, EventID: c.key.eventID, EventTime: c.key.eventTime,
-			EventName: s.eventName, EventSource: s.eventSource, ErrorCode: s.errorCode, SourceIP: s.sourceIP,
-			ReadOnly: s.readOnly, Category: s.category, Columns: s.columns}
+		c.fields(&f)
 		stats.Events++
 		stats.BytesRead += uint64(len(c.iter.Value()))
 		return fn(&f, raw)
@@ -216,6 +213,14 @@ type scanCursor struct {
 	// The retention bounds of boundsOf, the account of the last event.
 	boundsOf []byte
 	lo, hi   int64
+}
+
+// fields sets f to the event's key and summary fields, which alias them.
+func (c *scanCursor) fields(f *Fields) {
+	s := &c.summary
+	*f = Fields{Account: c.key.account, Region: c.key.region, EventID: c.key.eventID, EventTime: c.key.eventTime,
+		EventName: s.eventName, EventSource: s.eventSource, ErrorCode: s.errorCode, SourceIP: s.sourceIP,
+		ReadOnly: s.readOnly, Category: s.category, Columns: s.columns}
 }
 
 // retained reports whether r keeps the event.

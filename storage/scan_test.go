@@ -15,7 +15,7 @@ func TestScanEventKeysOrderAndContent(t *testing.T) {
 		ev("222222222222", "us-east-1", "b", day0.Add(time.Hour)),
 		ev("111111111111", "us-east-1", "z", day0.Add(25*time.Hour)), // next day: after all of day0
 		ev("111111111111", "eu-west-1", "c", day0.Add(time.Minute)),
-		ev("11111111111", "us-east-1", "y", day0.Add(2*time.Hour)), // 11 digits: a prefix of the others
+		ev("11111111111", "us-east-1", "y", day0.Add(2*time.Hour)), // 11 digits: a prefix of the other accounts
 		ev("111111111111", "us-east-1", "a", day0.Add(3*time.Hour)),
 		ev("999999999999", "us-east-1", "old", day0.Add(-time.Second)), // the day before
 	}
@@ -25,10 +25,10 @@ func TestScanEventKeysOrderAndContent(t *testing.T) {
 
 	want := []string{
 		"999999999999/old",
-		"11111111111/y",
 		"111111111111/a",
-		"111111111111/c",
 		"222222222222/b",
+		"111111111111/c",
+		"11111111111/y",
 		"111111111111/z",
 	}
 	if got := mustEventKeys(t, db); !slices.Equal(got, want) {

@@ -44,7 +44,7 @@ func randomSQL(r *rand.Rand, accounts []string, start time.Time) string {
 	if r.IntN(2) == 0 {
 		limit = fmt.Sprintf(" LIMIT %d", 1+r.IntN(30))
 	}
-	switch r.IntN(4) {
+	switch r.IntN(5) {
 	case 0:
 		keys := []string{"eventName", "awsRegion", "recipientAccountId", "userIdentity.type", "date_trunc('day', eventTime)", "errorCode", "sourceIPAddress", "readOnly"}
 		key := keys[r.IntN(len(keys))]
@@ -54,8 +54,12 @@ func randomSQL(r *rand.Rand, accounts []string, start time.Time) string {
 		return fmt.Sprintf("SELECT count(*), count(DISTINCT eventName), min(eventTime), max(eventTime) FROM events%s", w)
 	case 2:
 		return fmt.Sprintf("SELECT eventID, eventTime, eventName FROM events%s ORDER BY eventTime DESC, eventID ASC%s", w, limit)
-	default:
+	case 3:
 		return fmt.Sprintf("SELECT DISTINCT eventName, awsRegion FROM events%s ORDER BY 1, 2%s", w, limit)
+	default:
+		// Without eventTime, awsRegion or errorCode, shards answer from
+		// their counts.
+		return fmt.Sprintf("SELECT eventSource, eventName, count(*) AS n, count_if(readOnly) FROM events%s GROUP BY 1, 2 ORDER BY 3 DESC, 1, 2%s", w, limit)
 	}
 }
 

@@ -3,6 +3,8 @@ package event
 import (
 	"fmt"
 	"testing"
+
+	"github.com/cairn-lake/cairn/storage"
 )
 
 func TestParseColumns(t *testing.T) {
@@ -44,5 +46,13 @@ func TestParseColumns(t *testing.T) {
 		`"insightDetails":{"eventName":"n","eventSource":"s"}}`
 	if got := mustParse(t, []byte(insight)).Columns; got != 0 {
 		t.Errorf("insight: Columns %05b, want 0", got)
+	}
+}
+
+// TestCountedColumnsMatch: storage keeps these bits of Columns in its
+// counts without importing this package, so their values must match.
+func TestCountedColumnsMatch(t *testing.T) {
+	if storage.CountedColumns != ColumnsExact|HasRecipientAccountID {
+		t.Fatalf("storage.CountedColumns = %b, want ColumnsExact|HasRecipientAccountID = %b", storage.CountedColumns, ColumnsExact|HasRecipientAccountID)
 	}
 }

@@ -1,0 +1,349 @@
+package storage
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+
+	"github.com/cockroachdb/pebble/v2"
+
+	cairnv1 "github.com/cairn-lake/cairn/proto/cairn/v1"
+)
+
+// CountedColumns are the bits of Event.Columns that a count key keeps:
+// ColumnsExact (1) and HasRecipientAccountID (2) of storage/event, whose
+// tests check that the values match. The others describe columns a count
+// does not hold.
+const CountedColumns uint32 = 1 | 2
+
+// columnsExact is storage/event.ColumnsExact.
+const columnsExact uint32 = 1
+
+// countKey is the key of one count: the events of one account on one day
+// that share these attributes.
+type countKey struct {
+	day                                        int32
+	account                                    []byte
+	eventSource, eventName, category, readOnly []byte
+	columns                                    uint32 // Event.Columns & CountedColumns
+}
+
+// appendCountKey appends 0x40 | day | account 0x00 | eventSource |
+// eventName | category | readOnly | columns: the four attributes as uvarint
+// length | bytes, columns as a uvarint.
+func appendCountKey(dst []byte, k *countKey) []byte {
+	dst = append(dst, prefixCounts)
+	dst = appendDay(dst, k.day)
+	dst = appendString(dst, string(k.account))
+	for _, f := range [...][]byte{k.eventSource, k.eventName, k.category, k.readOnly} {
+		dst = binary.AppendUvarint(dst, uint64(len(f)))
+		dst = append(dst, f...)
+	}
+	return binary.AppendUvarint(dst, uint64(k.columns))
+}
+
+// parseCountKey parses a whole key built by appendCountKey; the fields alias
+// src.
+func parseCountKey(src []byte) (countKey, error) {
+	var k countKey
+	if len(src) < 1 || src[0] != prefixCounts {
+		return k, fmt.Errorf("cannot parse count key %q: %w", src, errBadKey)
+	}
+	day, rest, err := parseDay(src[1:])
+	if err == nil {
+		k.day = day
+		k.account, rest, err = parseBytes(rest)
+	}
+	for _, f := range [...]*[]byte{&k.eventSource, &k.eventName, &k.category, &k.readOnly} {
+		if err != nil {
+			break
+		}
+		*f, rest, err = parseLenBytes(rest)
+	}
+	if err != nil {
+		return k, fmt.Errorf("cannot parse count key %q: %w", src, err)
+	}
+	columns, n := binary.Uvarint(rest)
+	if n <= 0 || n != len(rest) || columns&^uint64(CountedColumns) != 0 {
+		return k, fmt.Errorf("cannot parse count key %q: columns: %w", src, errBadKey)
+	}
+	k.columns = uint32(columns)
+	return k, nil
+}
+
+// parseCount parses a count value: a uvarint.
+func parseCount(src []byte) (uint64, error) {
+	n, k := binary.Uvarint(src)
+	if k <= 0 || k != len(src) {
+		return 0, fmt.Errorf("cannot parse count %x: %w", src, errBadKey)
+	}
+	return n, nil
+}
+
+// countDeltas accumulates the changes one batch makes to counts, by count
+// key.
+type countDeltas struct {
+	m   map[string]int64
+	buf []byte
+}
+
+// add changes the count of the events like the one with key k and summary
+// fields s by n.
+func (d *countDeltas) add(day int32, account []byte, s *summary, n int64) {
+	if d.m == nil {
+		d.m = map[string]int64{}
+	}
+	d.buf = appendCountKey(d.buf[:0], &countKey{day: day, account: account, eventSource: s.eventSource,
+		eventName: s.eventName, category: s.category, readOnly: s.readOnly, columns: s.columns & CountedColumns})
+	d.m[string(d.buf)] += n
+}
+
+// addEvent is add for an event about to be stored.
+func (d *countDeltas) addEvent(e *cairnv1.Event) {
+	s := summary{eventSource: []byte(e.EventSource), eventName: []byte(e.EventName),
+		category: []byte(e.EventCategory), readOnly: []byte(e.ReadOnly), columns: e.Columns}
+	d.add(dayOf(e.EventTimeUnixNano), []byte(e.Account), &s, 1)
+}
+
+// write adds the new counts to b, in key order so that the batch is the
+// same on every replica: each is read from r (the state b applies to) and
+// changed by its delta; a count that reaches 0 is deleted.
+func (d *countDeltas) write(r reader, b *pebble.Batch) error {
+	keys := make([]string, 0, len(d.m))
+	for k, delta := range d.m {
+		if delta != 0 {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	var buf [binary.MaxVarintLen64]byte
+	for _, k := range keys {
+		var old uint64
+		v, closer, err := r.Get([]byte(k))
+		switch {
+		case errors.Is(err, pebble.ErrNotFound):
+		case err != nil:
+			return fmt.Errorf("cannot read count: %w", err)
+		default:
+			old, err = parseCount(v)
+			if err := errors.Join(err, closer.Close()); err != nil {
+				return err
+			}
+		}
+		n := int64(old) + d.m[k]
+		switch {
+		case n < 0:
+			return fmt.Errorf("count %q would go below zero (%d %+d): %w", k, old, d.m[k], errBadKey)
+		case n == 0:
+			err = b.Delete([]byte(k), nil)
+		default:
+			err = b.Set([]byte(k), binary.AppendUvarint(buf[:0], uint64(n)), nil)
+		}
+		if err != nil {
+			return fmt.Errorf("cannot write count: %w", err)
+		}
+	}
+	return nil
+}
+
+// buildCounts writes the counts of a DB stored before counts existed: one
+// that holds summaries but no count. It reads the summaries once and writes
+// all counts in one batch, so a DB either has every count or none; one
+// interrupted before its next flush builds them again. Every replica of a
+// shard holds the same summaries and builds the same counts.
+func buildCounts(pdb *pebble.DB, logger *slog.Logger) error {
+	has := func(prefix []byte) (bool, error) {
+		iter, err := pdb.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: keyUpperBound(prefix)})
+		if err != nil {
+			return false, err
+		}
+		found := iter.First()
+		return found, errors.Join(iter.Error(), iter.Close())
+	}
+	sums, err := has(summaryKeyspace)
+	if err != nil || !sums {
+		return err
+	}
+	counted, err := has([]byte{prefixCounts})
+	if err != nil || counted {
+		return err
+	}
+	logger.Info("building the event counts of a DB written before they existed")
+	iter, err := pdb.NewIter(&pebble.IterOptions{LowerBound: summaryKeyspace, UpperBound: keyUpperBound(summaryKeyspace)})
+	if err != nil {
+		return err
+	}
+	var d countDeltas
+	events := 0
+	for valid := iter.First(); valid; valid = iter.Next() {
+		k, err := splitEventKey(iter.Key())
+		var s summary
+		if err == nil {
+			s, err = parseSummary(iter.Value())
+		}
+		if err != nil {
+			return errors.Join(err, iter.Close())
+		}
+		d.add(dayOf(k.eventTime), k.account, &s, 1)
+		events++
+	}
+	if err := errors.Join(iter.Error(), iter.Close()); err != nil {
+		return err
+	}
+	b := pdb.NewBatch()
+	defer b.Close()
+	if err := d.write(pdb, b); err != nil {
+		return err
+	}
+	if err := b.Commit(pebble.NoSync); err != nil {
+		return err
+	}
+	logger.Info("built the event counts", "events", events, "counts", len(d.m))
+	return pdb.Flush()
+}
+
+// ScanCounts is ScanFields for a query that only counts events by some of
+// their attributes. fn gets, for each (day, account, eventSource, eventName,
+// eventCategory, readOnly, columns) with stored events, Fields with those
+// set (EventTime is the day's start; Region, EventID, ErrorCode and
+// SourceIP are nil) and n, how many events have them; raw is nil. Where the
+// counts of an account's day cannot stand for its events, because q's
+// retention expires part of a group or an event's summary does not hold its
+// own columns exactly (Columns lacks ColumnsExact), fn gets that day's
+// events one by one instead, as ScanFields gives them, each with n 1.
+//
+// q.From and q.To must be 0, and q.Prefilter nil. Stats count the events
+// counted, and the bytes of counts and summaries read.
+func (db *DB) ScanCounts(q ScanQuery, fn func(f *Fields, n uint64, raw func() ([]byte, error)) (more bool, err error)) (ScanStats, error) {
+	var stats ScanStats
+	if q.From != 0 || q.To != 0 || q.Prefilter != nil {
+		return stats, errors.New("cannot scan counts: a time range or prefilter was given")
+	}
+	release, err := db.acquire()
+	if err != nil {
+		return stats, err
+	}
+	defer release()
+	snap := db.pdb.NewSnapshot()
+	defer snap.Close()
+
+	var accounts map[string]bool
+	if q.Accounts != nil {
+		accounts = map[string]bool{}
+		for _, a := range q.Accounts {
+			accounts[a] = true
+		}
+	}
+	s := countScan{q: q, fn: fn, stats: &stats, cur: &scanCursor{snap: snap, onSum: true}}
+	prefix := []byte{prefixCounts}
+	iter, err := snap.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: keyUpperBound(prefix)})
+	if err != nil {
+		return stats, fmt.Errorf("cannot scan counts: %w", err)
+	}
+	more := true
+	for valid := iter.First(); valid && more; {
+		k, err := parseCountKey(iter.Key())
+		if err != nil {
+			return stats, errors.Join(fmt.Errorf("cannot scan counts: %w", err), iter.Close())
+		}
+		if accounts != nil && !accounts[string(k.account)] {
+			valid = iter.SeekGE(nextAccountKey(prefixCounts, k.day, string(k.account)))
+			continue
+		}
+		// Gather the account's day: its counts are few.
+		s.block = s.block[:0]
+		s.day, s.account = k.day, append(s.account[:0], k.account...)
+		blockPrefix := appendString(appendDay([]byte{prefixCounts}, k.day), string(k.account))
+		for ; valid && bytes.HasPrefix(iter.Key(), blockPrefix); valid = iter.Next() {
+			s.block = append(s.block, countEntry{key: bytes.Clone(iter.Key()), value: bytes.Clone(iter.Value())})
+		}
+		if more, err = s.emit(); err != nil {
+			return stats, errors.Join(err, iter.Close())
+		}
+	}
+	if err := errors.Join(iter.Error(), iter.Close()); err != nil {
+		return stats, fmt.Errorf("cannot scan counts: %w", err)
+	}
+	return stats, nil
+}
+
+// countEntry is one count key and value, copied out of the iterator.
+type countEntry struct{ key, value []byte }
+
+// countScan is one ScanCounts.
+type countScan struct {
+	q       ScanQuery
+	fn      func(f *Fields, n uint64, raw func() ([]byte, error)) (bool, error)
+	stats   *ScanStats
+	cur     *scanCursor
+	day     int32
+	account []byte
+	block   []countEntry
+}
+
+// emit gives fn the counts of one account's day, or its events when the
+// counts cannot stand for them.
+func (s *countScan) emit() (bool, error) {
+	start, end := int64(s.day)*nanosPerDay, int64(s.day+1)*nanosPerDay
+	keys := make([]countKey, len(s.block))
+	ns := make([]uint64, len(s.block))
+	exact := true
+	for i, e := range s.block {
+		k, err := parseCountKey(e.key)
+		if err == nil {
+			ns[i], err = parseCount(e.value)
+		}
+		if err != nil {
+			return false, fmt.Errorf("cannot scan counts: %w", err)
+		}
+		keys[i] = k
+		if k.columns&columnsExact == 0 {
+			exact = false
+		}
+		if s.q.Retention != nil {
+			if cut := s.q.Retention.Cutoff(string(k.account), string(k.category)); cut > start && cut < end {
+				exact = false // the cutoff splits the group
+			}
+		}
+	}
+	if !exact {
+		return s.events()
+	}
+	var f Fields
+	for i, k := range keys {
+		s.stats.BytesRead += uint64(len(s.block[i].key) + len(s.block[i].value))
+		if s.q.Retention != nil && s.q.Retention.Expired(string(k.account), string(k.category), start) {
+			continue
+		}
+		s.stats.Events += ns[i]
+		f = Fields{Account: k.account, EventTime: start, EventName: k.eventName, EventSource: k.eventSource,
+			ReadOnly: k.readOnly, Category: k.category, Columns: k.columns}
+		if more, err := s.fn(&f, ns[i], nil); err != nil || !more {
+			return false, err
+		}
+	}
+	return true, nil
+}
+
+// events gives fn the account's events of the day one by one.
+func (s *countScan) events() (bool, error) {
+	var f Fields
+	c := s.cur
+	raw := func() ([]byte, error) {
+		b, err := c.raw()
+		s.stats.BytesRead += uint64(len(b))
+		return b, err
+	}
+	lower := appendString(appendDay([]byte{prefixSummary}, s.day), string(s.account))
+	q := s.q
+	q.Accounts = nil
+	return scanRange(c, lower, nextAccountKey(prefixSummary, s.day, string(s.account)), q, func(c *scanCursor) (bool, error) {
+		c.fields(&f)
+		s.stats.Events++
+		s.stats.BytesRead += uint64(len(c.iter.Value()))
+		return s.fn(&f, 1, raw)
+	})
+}

@@ -1,0 +1,86 @@
+package storage
+
+import (
+	"bytes"
+	"errors"
+	"slices"
+	"testing"
+
+	"github.com/cockroachdb/pebble/v2"
+
+	cairnv1 "github.com/cairn-lake/cairn/proto/cairn/v1"
+)
+
+// TestOpenMigratesRetiredEventIDIndex writes a DB whose eventID index is in
+// the layout of earlier versions (0x20 | day | account 0x00 | eventID) and
+// checks that Open rewrites it: the DB then holds the same keys and values
+// as one written by the current code, finds re-sent events as duplicates,
+// and keeps nothing under the retired prefix.
+func TestOpenMigratesRetiredEventIDIndex(t *testing.T) {
+	ents := entries(7, 3, 40)
+	fresh := mustOpen(t, t.TempDir(), Options{})
+	dir := t.TempDir()
+	db := mustOpen(t, dir, Options{})
+	for i, e := range ents {
+		mustApply(t, fresh, uint64(i+1), e...)
+		mustApply(t, db, uint64(i+1), e...)
+	}
+	want := mustDigest(t, fresh)
+
+	// Rewrite db's eventID index into the retired layout.
+	b := db.pdb.NewBatch()
+	iter, err := db.pdb.NewIter(&pebble.IterOptions{LowerBound: eventIDKeyspace, UpperBound: keyUpperBound(eventIDKeyspace)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for valid := iter.First(); valid; valid = iter.Next() {
+		k, err := parseEventIDKey(iter.Key())
+		if err != nil {
+			t.Fatal(err)
+		}
+		old := appendString(appendDay([]byte{prefixRetiredEventID}, k.day), k.account)
+		old = append(old, k.eventID...)
+		if err := errors.Join(b.Set(old, iter.Value(), nil), b.Delete(iter.Key(), nil)); err != nil {
+			t.Fatal(err)
+		}
+		n++
+	}
+	if err := errors.Join(iter.Close(), b.Commit(pebble.NoSync)); err != nil {
+		t.Fatal(err)
+	}
+	if n != 120 {
+		t.Fatalf("rewrote %d eventID entries, want 120", n)
+	}
+	if got := mustDigest(t, db); got == want {
+		t.Fatal("the retired layout has the same digest as the current one; the test proves nothing")
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	db = mustOpen(t, dir, Options{})
+	if got := mustDigest(t, db); got != want {
+		t.Errorf("after migration: digest %+v, want %+v", got, want)
+	}
+	retired := []byte{prefixRetiredEventID}
+	iter, err = db.pdb.NewIter(&pebble.IterOptions{LowerBound: retired, UpperBound: keyUpperBound(retired)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if iter.First() {
+		t.Errorf("retired key %x left after migration", iter.Key())
+	}
+	if err := iter.Close(); err != nil {
+		t.Fatal(err)
+	}
+	statuses := mustApply(t, db, 4, ents[1]...)
+	if want := slices.Repeat([]cairnv1.EventStatus{duplicate}, len(ents[1])); !slices.Equal(statuses, want) {
+		t.Errorf("re-sent entry after migration: %v, want all duplicate", statuses)
+	}
+	e := ents[2][5]
+	raw, err := db.GetRaw(e.Account, e.EventId, e.EventTimeUnixNano)
+	if err != nil || !bytes.Equal(raw, e.Raw) {
+		t.Errorf("GetRaw after migration = %q, %v; want the stored record", raw, err)
+	}
+}
