@@ -136,8 +136,14 @@ func writeIndexes(b *pebble.Batch, buf, primary []byte, e *cairnv1.Event) ([]byt
 	if err := b.Set(buf[:n], buf[n:], nil); err != nil {
 		return buf, fmt.Errorf("cannot write summary: %w", err)
 	}
-	if v := e.ErrorCode; v != "" && strings.IndexByte(v, 0) < 0 {
-		buf = appendIndexKey(buf[:0], indexKey{attr: attrErrorCode, account: e.Account, value: v, eventTime: e.EventTimeUnixNano, eventID: e.EventId})
+	for _, v := range [...]struct {
+		attr  attr
+		value string
+	}{{attrEventName, e.EventName}, {attrErrorCode, e.ErrorCode}} {
+		if !indexable([]byte(v.value)) {
+			continue
+		}
+		buf = appendIndexKey(buf[:0], indexKey{attr: v.attr, account: e.Account, value: v.value, eventTime: e.EventTimeUnixNano, eventID: e.EventId})
 		if err := b.Set(buf, []byte(e.Region), nil); err != nil {
 			return buf, fmt.Errorf("cannot write index entry: %w", err)
 		}

@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"log/slog"
 	"slices"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -149,62 +148,6 @@ func (d *countDeltas) write(r reader, b *pebble.Batch) error {
 	return nil
 }
 
-// buildCounts writes the counts of a DB stored before counts existed: one
-// that holds summaries but no count. It reads the summaries once and writes
-// all counts in one batch, so a DB either has every count or none; one
-// interrupted before its next flush builds them again. Every replica of a
-// shard holds the same summaries and builds the same counts.
-func buildCounts(pdb *pebble.DB, logger *slog.Logger) error {
-	has := func(prefix []byte) (bool, error) {
-		iter, err := pdb.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: keyUpperBound(prefix)})
-		if err != nil {
-			return false, err
-		}
-		found := iter.First()
-		return found, errors.Join(iter.Error(), iter.Close())
-	}
-	sums, err := has(summaryKeyspace)
-	if err != nil || !sums {
-		return err
-	}
-	counted, err := has([]byte{prefixCounts})
-	if err != nil || counted {
-		return err
-	}
-	logger.Info("building the event counts of a DB written before they existed")
-	iter, err := pdb.NewIter(&pebble.IterOptions{LowerBound: summaryKeyspace, UpperBound: keyUpperBound(summaryKeyspace)})
-	if err != nil {
-		return err
-	}
-	var d countDeltas
-	events := 0
-	for valid := iter.First(); valid; valid = iter.Next() {
-		k, err := splitEventKey(iter.Key())
-		var s summary
-		if err == nil {
-			s, err = parseSummary(iter.Value())
-		}
-		if err != nil {
-			return errors.Join(err, iter.Close())
-		}
-		d.add(dayOf(k.eventTime), k.account, &s, 1)
-		events++
-	}
-	if err := errors.Join(iter.Error(), iter.Close()); err != nil {
-		return err
-	}
-	b := pdb.NewBatch()
-	defer b.Close()
-	if err := d.write(pdb, b); err != nil {
-		return err
-	}
-	if err := b.Commit(pebble.NoSync); err != nil {
-		return err
-	}
-	logger.Info("built the event counts", "events", events, "counts", len(d.m))
-	return pdb.Flush()
-}
-
 // ScanCounts is ScanFields for a query that only counts events by some of
 // their attributes. fn gets, for each (day, account, eventSource, eventName,
 // eventCategory, readOnly, columns) with stored events, Fields with those
@@ -343,7 +286,7 @@ func (s *countScan) events() (bool, error) {
 	return scanRange(c, lower, nextAccountKey(prefixSummary, s.day, string(s.account)), q, func(c *scanCursor) (bool, error) {
 		c.fields(&f)
 		s.stats.Events++
-		s.stats.BytesRead += uint64(len(c.iter.Value()))
+		s.stats.BytesRead += uint64(c.summaryLen)
 		return s.fn(&f, 1, raw)
 	})
 }

@@ -6,8 +6,6 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/cockroachdb/pebble/v2"
-
 	cairnv1 "github.com/cairn-lake/cairn/proto/cairn/v1"
 )
 
@@ -112,38 +110,6 @@ func TestCountsFollowIngestAndCuts(t *testing.T) {
 	}
 	if _, err := db.ScanCounts(ScanQuery{From: 1}, nil); err == nil {
 		t.Error("ScanCounts accepted a time range")
-	}
-}
-
-// TestOpenBuildsMissingCounts: a DB with events but no counts (written
-// before they existed) gets them at Open, the same as counted at ingest.
-func TestOpenBuildsMissingCounts(t *testing.T) {
-	events := countEvents(2000)
-	dir := t.TempDir()
-	db := mustOpen(t, dir, Options{})
-	for j := 0; j < len(events); j += 500 {
-		mustApply(t, db, uint64(j/500+1), events[j:j+500]...)
-	}
-	want := mustDigest(t, db)
-	b := db.pdb.NewBatch()
-	if err := b.DeleteRange([]byte{prefixCounts}, []byte{prefixCounts + 1}, nil); err != nil {
-		t.Fatal(err)
-	}
-	if err := b.Commit(pebble.NoSync); err != nil {
-		t.Fatal(err)
-	}
-	if got, _ := scanCounts(t, db, ScanQuery{}); len(got) != 0 {
-		t.Fatalf("%d counts left after deleting them all", len(got))
-	}
-	if err := db.Close(); err != nil {
-		t.Fatal(err)
-	}
-	db = mustOpen(t, dir, Options{})
-	if got := mustDigest(t, db); got != want {
-		t.Errorf("after building the counts: digest %+v, want %+v", got, want)
-	}
-	if got, _ := scanCounts(t, db, ScanQuery{}); !maps.Equal(got, wantCounts(events, nil)) {
-		t.Error("built counts differ from the events")
 	}
 }
 

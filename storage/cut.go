@@ -5,18 +5,17 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"strings"
 
 	"github.com/cockroachdb/pebble/v2"
 )
 
 // dayPrefixes are the keyspaces whose keys begin with their day: everything
 // stored for an event. A retention cut deletes from all of them.
-var dayPrefixes = []byte{prefixEvent, prefixSummary, prefixEventID, prefixIndex + byte(attrErrorCode), prefixCounts}
+var dayPrefixes = []byte{prefixEvent, prefixSummary, prefixEventID, prefixIndex + byte(attrEventName), prefixIndex + byte(attrErrorCode), prefixCounts}
 
 // dayAccountPrefixes are the dayPrefixes whose keys begin day | account 0x00:
 // all but the eventID index.
-var dayAccountPrefixes = []byte{prefixEvent, prefixSummary, prefixIndex + byte(attrErrorCode), prefixCounts}
+var dayAccountPrefixes = []byte{prefixEvent, prefixSummary, prefixIndex + byte(attrEventName), prefixIndex + byte(attrErrorCode), prefixCounts}
 
 // CutStats count what a retention cut deleted.
 type CutStats struct {
@@ -263,10 +262,12 @@ func (c *cutter) deleteEvent(primary []byte, k *eventKeyBytes, s *summary) error
 	if err := c.b.Delete(c.key, nil); err != nil {
 		return err
 	}
-	if v := string(s.errorCode); v != "" && strings.IndexByte(v, 0) < 0 {
-		c.key = appendIndexKey(c.key[:0], indexKey{attr: attrErrorCode, account: string(k.account), value: v, eventTime: k.eventTime, eventID: string(k.eventID)})
-		if err := c.b.Delete(c.key, nil); err != nil {
-			return err
+	for _, ix := range indexedAttrs {
+		if v := ix.field(s); indexable(v) {
+			c.key = appendIndexKey(c.key[:0], indexKey{attr: ix.attr, account: string(k.account), value: string(v), eventTime: k.eventTime, eventID: string(k.eventID)})
+			if err := c.b.Delete(c.key, nil); err != nil {
+				return err
+			}
 		}
 	}
 	c.counts.add(dayOf(k.eventTime), k.account, s, -1)

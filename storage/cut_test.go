@@ -26,6 +26,9 @@ func retentionEvents(n, days int, now time.Time) []*cairnv1.Event {
 		if r.IntN(4) == 0 {
 			e.ErrorCode = "AccessDenied"
 		}
+		if i%5 != 0 {
+			e.EventName = []string{"GetObject", "ConsoleLogin", "AssumeRole"}[i%3]
+		}
 		events[i] = e
 	}
 	return events
@@ -173,8 +176,8 @@ func TestApplyCut(t *testing.T) {
 	}
 	// Nothing is left of a deleted event: no summary, eventID or index entry.
 	for _, db := range dbs {
-		if n := countKeys(t, db); n.summaries != len(want) || n.ids != len(want) || n.errorIndex != countErrors(want, byID) {
-			t.Fatalf("after the cut: %+v; want %d summaries and ids, %d errorCode entries", n, len(want), countErrors(want, byID))
+		if n := countKeys(t, db); n.summaries != len(want) || n.ids != len(want) || n.errorIndex != countErrors(want, byID) || n.nameIndex != countNamed(want, byID) {
+			t.Fatalf("after the cut: %+v; want %d summaries and ids, %d errorCode and %d eventName entries", n, len(want), countErrors(want, byID), countNamed(want, byID))
 		}
 	}
 	// A second cut with the same rules deletes nothing.
@@ -225,12 +228,12 @@ func TestApplyCutWholeDays(t *testing.T) {
 	if st.Events != uint64(len(events)-len(want)) || st.Ranges < 85 || st.Ranges > 92 {
 		t.Fatalf("cut stats %+v; want %d events in 85–92 ranges", st, len(events)-len(want))
 	}
-	if n := countKeys(t, db); n.summaries != len(want) || n.ids != len(want) || n.errorIndex != countErrors(want, byID) {
-		t.Fatalf("after the cut: %+v; want %d summaries and ids, %d errorCode entries", n, len(want), countErrors(want, byID))
+	if n := countKeys(t, db); n.summaries != len(want) || n.ids != len(want) || n.errorIndex != countErrors(want, byID) || n.nameIndex != countNamed(want, byID) {
+		t.Fatalf("after the cut: %+v; want %d summaries and ids, %d errorCode and %d eventName entries", n, len(want), countErrors(want, byID), countNamed(want, byID))
 	}
 }
 
-type keyCounts struct{ summaries, ids, errorIndex int }
+type keyCounts struct{ summaries, ids, errorIndex, nameIndex int }
 
 func countKeys(t *testing.T, db *DB) keyCounts {
 	t.Helper()
@@ -238,7 +241,8 @@ func countKeys(t *testing.T, db *DB) keyCounts {
 	for _, c := range []struct {
 		prefix byte
 		n      *int
-	}{{prefixSummary, &n.summaries}, {prefixEventID, &n.ids}, {prefixIndex + byte(attrErrorCode), &n.errorIndex}} {
+	}{{prefixSummary, &n.summaries}, {prefixEventID, &n.ids}, {prefixIndex + byte(attrErrorCode), &n.errorIndex},
+		{prefixIndex + byte(attrEventName), &n.nameIndex}} {
 		iter, err := db.pdb.NewIter(nil)
 		if err != nil {
 			t.Fatal(err)
@@ -257,6 +261,16 @@ func countErrors(keys []string, byID map[string]*cairnv1.Event) int {
 	n := 0
 	for _, k := range keys {
 		if byID[k].ErrorCode != "" {
+			n++
+		}
+	}
+	return n
+}
+
+func countNamed(keys []string, byID map[string]*cairnv1.Event) int {
+	n := 0
+	for _, k := range keys {
+		if byID[k].EventName != "" {
 			n++
 		}
 	}

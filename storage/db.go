@@ -96,11 +96,7 @@ func Open(dir string, opts Options) (*DB, error) {
 			"dir", dir, "cache_bytes", cache.MaxSize(), "memtable_reservation", opts.MemTableReservation(),
 			"want_at_least", need)
 	}
-	err = migrateEventIDIndex(pdb, db.logger)
-	if err == nil {
-		err = buildCounts(pdb, db.logger)
-	}
-	if err != nil {
+	if err := upgradeLayout(pdb, db.logger); err != nil {
 		_ = pdb.Close()
 		return nil, fmt.Errorf("cannot open storage in %s: %w", dir, err)
 	}

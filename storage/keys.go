@@ -26,6 +26,7 @@ package storage
 //	0x00 meta: small fixed keys, value uint64.
 //	     0x00 0x01                                            → applied index
 //	     0x00 0x02                                            → event count
+//	     0x00 0x03                                            → key layout version
 //	0x10 event (primary): one per stored event.
 //	     0x10 | day | account 0x00 | region 0x00 | eventTime uint64 | eventID
 //	                                                          → raw record bytes, as received
@@ -46,13 +47,13 @@ package storage
 //	                                                          → region
 //	     Within one (day, account, value), entries are in eventTime order, so a
 //	     reverse scan yields an account's matching events newest first. Only
-//	     0x37 ErrorCode is written (one entry per event with an errorCode, about
-//	     3% of them). An entry for every event and attribute (0x30 EventName,
-//	     0x31 EventSource, 0x32 Username, 0x33 AccessKeyId, 0x34 ResourceName,
-//	     0x35 ResourceType, 0x36 ReadOnly, 0x38 SourceIPAddress) was measured:
-//	     it doubled the apply CPU (50 → 112 µs/event) and the disk (235 →
-//	     439 B/event), so those prefixes stay reserved and lookups on them scan
-//	     the summaries.
+//	     0x30 EventName (one entry per event) and 0x37 ErrorCode (one entry per
+//	     event with an errorCode, about 3% of them) are written. An entry for
+//	     every event and attribute (also 0x31 EventSource, 0x32 Username, 0x33
+//	     AccessKeyId, 0x34 ResourceName, 0x35 ResourceType, 0x36 ReadOnly,
+//	     0x38 SourceIPAddress) was measured: it doubled the apply CPU (50 →
+//	     112 µs/event) and the disk (235 → 439 B/event), so those prefixes
+//	     stay reserved and lookups on them scan the summaries.
 //	0x40 counts: how many stored events of an account's day share some
 //	     attributes, so that queries that only count by those attributes
 //	     read one entry per group instead of one summary per event.
@@ -105,6 +106,8 @@ const (
 var (
 	appliedIndexKey = []byte{prefixMeta, 0x01}
 	eventCountKey   = []byte{prefixMeta, 0x02}
+	// layoutVersionKey holds the key layout version (see upgradeLayout).
+	layoutVersionKey = []byte{prefixMeta, 0x03}
 )
 
 // Keyspace bounds for iterators.
@@ -286,10 +289,27 @@ func (k eventIDKey) primaryKey(v eventIDValue) eventKey {
 }
 
 // attr names a lookup index; its keyspace is prefixIndex+attr. Only the
-// errorCode index is written (see the layout above).
+// eventName and errorCode indexes are written (see the layout above).
 type attr byte
 
-const attrErrorCode attr = 0x7
+const (
+	attrEventName attr = 0x0
+	attrErrorCode attr = 0x7
+)
+
+// indexedAttrs are the indexes written, each with the summary field it
+// indexes.
+var indexedAttrs = [...]struct {
+	attr  attr
+	field func(*summary) []byte
+}{
+	{attrEventName, func(s *summary) []byte { return s.eventName }},
+	{attrErrorCode, func(s *summary) []byte { return s.errorCode }},
+}
+
+// indexable reports whether v is indexed: it is not empty and, being keyed,
+// holds no 0x00.
+func indexable(v []byte) bool { return len(v) > 0 && bytes.IndexByte(v, 0) < 0 }
 
 // indexKey is a lookup index entry; its value is the event's region.
 type indexKey struct {
@@ -316,31 +336,48 @@ func appendIndexKey(dst []byte, k indexKey) []byte {
 	return append(dst, k.eventID...)
 }
 
-// parseIndexKey parses a whole key built by appendIndexKey.
-func parseIndexKey(src []byte) (indexKey, error) {
-	var k indexKey
-	if len(src) < 1 || src[0] != prefixIndex+byte(attrErrorCode) {
+// indexKeyBytes is an index key split into fields that alias the key.
+type indexKeyBytes struct {
+	day                     int32
+	account, value, eventID []byte
+	eventTime               int64
+}
+
+// splitIndexKey parses a whole key built by appendIndexKey without copying.
+func splitIndexKey(src []byte) (indexKeyBytes, error) {
+	var k indexKeyBytes
+	if len(src) < 1 || (src[0] != prefixIndex+byte(attrErrorCode) && src[0] != prefixIndex+byte(attrEventName)) {
 		return k, fmt.Errorf("cannot parse index key %q: %w", src, errBadKey)
 	}
-	k.attr = attr(src[0] - prefixIndex)
 	day, rest, err := parseDay(src[1:])
+	if err == nil {
+		k.day = day
+		k.account, rest, err = parseBytes(rest)
+	}
+	if err == nil {
+		k.value, rest, err = parseBytes(rest)
+	}
+	if err == nil {
+		k.eventTime, rest, err = parseTime(rest)
+	}
+	if err == nil && dayOf(k.eventTime) != day {
+		err = fmt.Errorf("day does not match eventTime: %w", errBadKey)
+	}
 	if err != nil {
 		return k, fmt.Errorf("cannot parse index key %q: %w", src, err)
 	}
-	if k.account, rest, err = parseString(rest); err != nil {
-		return k, fmt.Errorf("cannot parse index key %q: %w", src, err)
-	}
-	if k.value, rest, err = parseString(rest); err != nil {
-		return k, fmt.Errorf("cannot parse index key %q: %w", src, err)
-	}
-	if k.eventTime, rest, err = parseTime(rest); err != nil {
-		return k, fmt.Errorf("cannot parse index key %q: %w", src, err)
-	}
-	if dayOf(k.eventTime) != day {
-		return k, fmt.Errorf("cannot parse index key %q: day does not match eventTime: %w", src, errBadKey)
-	}
-	k.eventID = string(rest)
+	k.eventID = rest
 	return k, nil
+}
+
+// parseIndexKey parses a whole key built by appendIndexKey.
+func parseIndexKey(src []byte) (indexKey, error) {
+	b, err := splitIndexKey(src)
+	if err != nil {
+		return indexKey{}, err
+	}
+	return indexKey{attr: attr(src[0] - prefixIndex), account: string(b.account), value: string(b.value),
+		eventTime: b.eventTime, eventID: string(b.eventID)}, nil
 }
 
 // appendUint64 appends v as 8 bytes big-endian (the value of a meta key).

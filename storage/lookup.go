@@ -160,8 +160,13 @@ func (l *lookup) day(day int32) error {
 	if id, ok := l.filter(cairnv1.LookupAttribute_LOOKUP_ATTRIBUTE_EVENT_ID); ok {
 		return l.byEventID(day, id)
 	}
-	if code, ok := l.filter(cairnv1.LookupAttribute_LOOKUP_ATTRIBUTE_ERROR_CODE); ok {
+	// Events whose value is not indexable have no entry: find those on
+	// the summaries.
+	if code, ok := l.filter(cairnv1.LookupAttribute_LOOKUP_ATTRIBUTE_ERROR_CODE); ok && indexable([]byte(code)) {
 		return l.byIndex(day, attrErrorCode, code)
+	}
+	if name, ok := l.filter(cairnv1.LookupAttribute_LOOKUP_ATTRIBUTE_EVENT_NAME); ok && indexable([]byte(name)) {
+		return l.byIndex(day, attrEventName, name)
 	}
 	return l.bySummary(day)
 }

@@ -8,8 +8,113 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 )
 
-// migrateBatchEntries is how many entries one migration batch moves.
+// migrateBatchEntries is how many entries one migration batch moves or
+// writes.
 const migrateBatchEntries = 50_000
+
+// layoutVersion is the version of the key layout of keys.go; the meta key
+// layoutVersionKey holds the version a DB is at, 0 when absent:
+//
+//	0: the eventID index keyed day | account | eventID (0x20), no eventName
+//	   index, no counts.
+//	1: the layout of keys.go.
+const layoutVersion = 1
+
+// upgradeLayout brings a DB written by an earlier version to layoutVersion
+// and records it. Every step is deterministic, so the replicas of a shard,
+// which hold the same entries, end the same; an interrupted upgrade starts
+// again at the next Open.
+func upgradeLayout(pdb *pebble.DB, logger *slog.Logger) error {
+	v, err := getUint64(pdb, layoutVersionKey)
+	switch {
+	case err != nil:
+		return err
+	case v == layoutVersion:
+		return nil
+	case v > layoutVersion:
+		return fmt.Errorf("the DB has key layout %d, newer than this version of Cairn knows (%d)", v, layoutVersion)
+	}
+	if err := migrateEventIDIndex(pdb, logger); err != nil {
+		return err
+	}
+	if err := rebuildDerived(pdb, logger); err != nil {
+		return fmt.Errorf("cannot build the eventName index and counts: %w", err)
+	}
+	b := pdb.NewBatch()
+	defer b.Close()
+	if err := b.Set(layoutVersionKey, appendUint64(nil, layoutVersion), nil); err != nil {
+		return err
+	}
+	if err := b.Commit(pebble.NoSync); err != nil {
+		return err
+	}
+	return pdb.Flush()
+}
+
+// rebuildDerived writes, from the summaries, the keyspaces layout 1 added:
+// the eventName index and the counts, after deleting whatever an
+// interrupted run left of them.
+func rebuildDerived(pdb *pebble.DB, logger *slog.Logger) error {
+	names := []byte{prefixIndex + byte(attrEventName)}
+	counts := []byte{prefixCounts}
+	b := pdb.NewBatch()
+	err := errors.Join(b.DeleteRange(names, keyUpperBound(names), nil), b.DeleteRange(counts, keyUpperBound(counts), nil))
+	if err == nil {
+		err = b.Commit(pebble.NoSync)
+	}
+	if err := errors.Join(err, b.Close()); err != nil {
+		return err
+	}
+	iter, err := pdb.NewIter(&pebble.IterOptions{LowerBound: summaryKeyspace, UpperBound: keyUpperBound(summaryKeyspace)})
+	if err != nil {
+		return err
+	}
+	var (
+		d       countDeltas
+		key     []byte
+		events  int
+		pending int
+	)
+	b = pdb.NewBatch()
+	defer func() { b.Close() }()
+	for valid := iter.First(); valid; valid = iter.Next() {
+		k, err := splitEventKey(iter.Key())
+		var s summary
+		if err == nil {
+			s, err = parseSummary(iter.Value())
+		}
+		if err == nil && indexable(s.eventName) {
+			key = appendIndexKey(key[:0], indexKey{attr: attrEventName, account: string(k.account), value: string(s.eventName), eventTime: k.eventTime, eventID: string(k.eventID)})
+			err = b.Set(key, k.region, nil)
+			pending++
+		}
+		if err == nil && pending >= migrateBatchEntries {
+			err = b.Commit(pebble.NoSync)
+			b.Close()
+			b, pending = pdb.NewBatch(), 0
+		}
+		if err != nil {
+			return errors.Join(err, iter.Close())
+		}
+		d.add(dayOf(k.eventTime), k.account, &s, 1)
+		if events++; events%1_000_000 == 0 {
+			logger.Info("building the eventName index and counts of a DB written before they existed", "events", events)
+		}
+	}
+	if err := errors.Join(iter.Error(), iter.Close()); err != nil {
+		return err
+	}
+	if err := d.write(pdb, b); err != nil {
+		return err
+	}
+	if err := b.Commit(pebble.NoSync); err != nil {
+		return err
+	}
+	if events > 0 {
+		logger.Info("built the eventName index and counts", "events", events, "counts", len(d.m))
+	}
+	return nil
+}
 
 // migrateEventIDIndex rewrites an eventID index of earlier versions (0x20 |
 // day | account 0x00 | eventID) into the current layout (0x21 | day |

@@ -11,12 +11,12 @@ import (
 	cairnv1 "github.com/cairn-lake/cairn/proto/cairn/v1"
 )
 
-// TestOpenMigratesRetiredEventIDIndex writes a DB whose eventID index is in
-// the layout of earlier versions (0x20 | day | account 0x00 | eventID) and
-// checks that Open rewrites it: the DB then holds the same keys and values
-// as one written by the current code, finds re-sent events as duplicates,
-// and keeps nothing under the retired prefix.
-func TestOpenMigratesRetiredEventIDIndex(t *testing.T) {
+// TestOpenUpgradesLayout0 turns a DB into one of key layout 0 (the eventID
+// index keyed 0x20 | day | account 0x00 | eventID, no eventName index, no
+// counts) and checks that Open upgrades it: the DB then holds the same keys
+// and values as one written by the current code, finds re-sent events as
+// duplicates, and keeps nothing under the retired prefix.
+func TestOpenUpgradesLayout0(t *testing.T) {
 	ents := entries(7, 3, 40)
 	fresh := mustOpen(t, t.TempDir(), Options{})
 	dir := t.TempDir()
@@ -46,7 +46,10 @@ func TestOpenMigratesRetiredEventIDIndex(t *testing.T) {
 		}
 		n++
 	}
-	if err := errors.Join(iter.Close(), b.Commit(pebble.NoSync)); err != nil {
+	names, counts := []byte{prefixIndex + byte(attrEventName)}, []byte{prefixCounts}
+	err = errors.Join(iter.Close(), b.DeleteRange(names, keyUpperBound(names), nil),
+		b.DeleteRange(counts, keyUpperBound(counts), nil), b.Delete(layoutVersionKey, nil))
+	if err := errors.Join(err, b.Commit(pebble.NoSync)); err != nil {
 		t.Fatal(err)
 	}
 	if n != 120 {

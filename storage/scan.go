@@ -188,7 +188,7 @@ func (db *DB) ScanFields(q ScanQuery, fn func(f *Fields, raw func() ([]byte, err
 		c = cur
 		c.fields(&f)
 		stats.Events++
-		stats.BytesRead += uint64(len(c.iter.Value()))
+		stats.BytesRead += uint64(c.summaryLen)
 		return fn(&f, raw)
 	})
 	return stats, err
@@ -201,7 +201,9 @@ type scanCursor struct {
 	key     eventKeyBytes    // aliases primary
 	primary []byte           // the event's primary key
 	summary summary          // when the scan walks summaries
-	onSum   bool
+	// summaryLen is the size of the encoded summary.
+	summaryLen int
+	onSum      bool
 
 	// rawIter reads raw records for a walk over summaries, over the same
 	// range of the event keyspace. Summaries and events share their key
@@ -342,6 +344,9 @@ func (db *DB) scan(q ScanQuery, summaries bool, visit func(*scanCursor) (bool, e
 		}
 	}
 	c := &scanCursor{snap: snap, onSum: summaries}
+	if summaries && q.Prefilter != nil && q.Prefilter.EventNames != nil && !slices.ContainsFunc(q.Prefilter.EventNames, func(n string) bool { return !indexable([]byte(n)) }) {
+		return scanByName(c, lower, upper, q, visit)
+	}
 	for _, r := range ranges {
 		more, err := scanRange(c, r[0], r[1], q, visit)
 		if err != nil || !more {
@@ -379,6 +384,7 @@ func scanRange(c *scanCursor, lower, upper []byte, q ScanQuery, visit func(*scan
 		if c.onSum {
 			v, err := iter.ValueAndErr()
 			if err == nil {
+				c.summaryLen = len(v)
 				c.summary, err = parseSummary(v)
 			}
 			if err != nil {
@@ -406,6 +412,110 @@ func scanRange(c *scanCursor, lower, upper []byte, q ScanQuery, visit func(*scan
 		return false, fmt.Errorf("cannot scan events: %w", err)
 	}
 	return true, nil
+}
+
+// scanByName is scanRange over [lower, upper) of the summary keyspace for a
+// query whose prefilter names its eventNames: it finds the events in the
+// eventName index and reads only their summaries. Events come in the order
+// of the index: by day, account, eventName, then eventTime.
+func scanByName(c *scanCursor, lower, upper []byte, q ScanQuery, visit func(*scanCursor) (bool, error)) error {
+	names := slices.Compact(slices.Sorted(slices.Values(q.Prefilter.EventNames)))
+	var accounts map[string]bool
+	if q.Accounts != nil {
+		accounts = map[string]bool{}
+		for _, a := range q.Accounts {
+			accounts[a] = true
+		}
+	}
+	// The same range in the index, the summaries and the raw records; one
+	// iterator each, for the whole scan.
+	bounds := func(p byte) *pebble.IterOptions {
+		lo, hi := slices.Clone(lower), slices.Clone(upper)
+		lo[0], hi[0] = p, p
+		if len(upper) == 1 { // the summary keyspace's own bound
+			hi[0] = p + 1
+		}
+		return &pebble.IterOptions{LowerBound: lo, UpperBound: hi}
+	}
+	prefix := prefixIndex + byte(attrEventName)
+	iter, err := c.snap.NewIter(bounds(prefix))
+	if err != nil {
+		return fmt.Errorf("cannot scan events: %w", err)
+	}
+	defer iter.Close()
+	sums, err := c.snap.NewIter(bounds(prefixSummary))
+	if err != nil {
+		return fmt.Errorf("cannot scan events: %w", err)
+	}
+	defer sums.Close()
+	raws := bounds(prefixEvent)
+	c.rawLower, c.rawUpper = raws.LowerBound, raws.UpperBound
+	defer c.closeRaw()
+
+	var seek, sumKey []byte
+	for valid := iter.First(); valid; {
+		k, err := splitIndexKey(iter.Key())
+		if err != nil {
+			return fmt.Errorf("cannot scan events: %w", err)
+		}
+		// Skip what cannot match: another account, or a name before,
+		// between or after the wanted ones.
+		i, found := slices.BinarySearch(names, string(k.value))
+		switch {
+		case (accounts != nil && !accounts[string(k.account)]) || (!found && i == len(names)):
+			valid = iter.SeekGE(nextAccountKey(prefix, k.day, string(k.account)))
+			continue
+		case !found:
+			seek = appendIndexPrefix(seek[:0], attrEventName, k.day, string(k.account), names[i])
+			valid = iter.SeekGE(seek)
+			continue
+		}
+		if (q.From != 0 && k.eventTime < q.From) || (q.To != 0 && k.eventTime >= q.To) {
+			valid = iter.Next()
+			continue
+		}
+		c.primary = append(c.primary[:0], prefixEvent)
+		c.primary = appendString(appendDay(c.primary, k.day), string(k.account))
+		c.primary = appendString(c.primary, string(iter.Value()))
+		c.primary = append(appendTime(c.primary, k.eventTime), k.eventID...)
+		valid = iter.Next()
+		if c.key, err = splitEventKey(c.primary); err != nil {
+			return fmt.Errorf("cannot scan events: %w", err)
+		}
+		sumKey = append(sumKey[:0], c.primary...)
+		sumKey[0] = prefixSummary
+		if !sums.SeekGE(sumKey) || !bytes.Equal(sums.Key(), sumKey) {
+			return fmt.Errorf("cannot scan events: summary of %s/%s: %w", c.key.account, c.key.eventID, errors.Join(ErrNotFound, sums.Error()))
+		}
+		v, err := sums.ValueAndErr()
+		if err == nil {
+			c.summaryLen = len(v)
+			c.summary, err = parseSummary(v)
+		}
+		if err != nil {
+			return fmt.Errorf("cannot scan events: %w", err)
+		}
+		if !q.Prefilter.admits(&c.key, &c.summary) {
+			continue
+		}
+		if q.Retention != nil {
+			kept, err := c.retained(q.Retention)
+			if err != nil {
+				return err
+			}
+			if !kept {
+				continue
+			}
+		}
+		more, err := visit(c)
+		if err != nil || !more {
+			return err
+		}
+	}
+	if err := iter.Error(); err != nil {
+		return fmt.Errorf("cannot scan events: %w", err)
+	}
+	return nil
 }
 
 // firstDay and lastDay are the days of the oldest and newest stored events

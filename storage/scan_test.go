@@ -114,6 +114,9 @@ func TestScanEventsBounds(t *testing.T) {
 		{Accounts: []string{events[5].Account}, From: start.UnixNano() + day, To: start.UnixNano() + 2*day},
 		{Accounts: []string{"000000000000"}},
 		{Prefilter: &Prefilter{EventNames: []string{events[7].EventName, events[9].EventName}}},
+		{Prefilter: &Prefilter{EventNames: []string{events[9].EventName, "NoSuchName", events[7].EventName, "AAA"}},
+			Accounts: []string{events[7].Account, events[9].Account}, From: start.UnixNano() + day/2, To: start.UnixNano() + 4*day},
+		{Prefilter: &Prefilter{EventNames: []string{events[4].EventName}, SourceIPs: []string{events[4].SourceIp}}, To: start.UnixNano() + 5*day},
 		{Prefilter: &Prefilter{ErrorCodes: []string{"AccessDenied"}, Regions: []string{events[3].Region}}, From: start.UnixNano() + day},
 		{Prefilter: &Prefilter{EventIDs: []string{events[11].EventId}}, Accounts: []string{events[11].Account}},
 		{Prefilter: &Prefilter{}},
@@ -127,9 +130,13 @@ func TestScanEventsBounds(t *testing.T) {
 			in := func(vals []string, v string) bool { return vals == nil || slices.Contains(vals, v) }
 			if (q.From == 0 || e.EventTimeUnixNano >= q.From) && (q.To == 0 || e.EventTimeUnixNano < q.To) &&
 				(q.Accounts == nil || slices.Contains(q.Accounts, e.Account)) &&
-				in(pf.EventNames, e.EventName) && in(pf.ErrorCodes, e.ErrorCode) && in(pf.Regions, e.Region) && in(pf.EventIDs, e.EventId) {
+				in(pf.EventNames, e.EventName) && in(pf.ErrorCodes, e.ErrorCode) && in(pf.Regions, e.Region) && in(pf.EventIDs, e.EventId) &&
+				in(pf.SourceIPs, e.SourceIp) {
 				want[string(e.Raw)] = true
 			}
+		}
+		if len(want) == 0 && !slices.Equal(q.Accounts, []string{"000000000000"}) {
+			t.Fatalf("%+v: no event matches; a poor test", q)
 		}
 		got := map[string]bool{}
 		var order []string

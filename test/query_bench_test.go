@@ -7,6 +7,7 @@ import (
 	"os"
 	"runtime/pprof"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -140,7 +141,11 @@ func BenchmarkQueries(b *testing.B) {
 		}
 		defer func() { pprof.StopCPUProfile(); f.Close() }()
 	}
+	only := os.Getenv("CAIRN_BENCH_QUERIES") // e.g. "Q3,Q5": run only those
 	for _, q := range queries {
+		if only != "" && !slices.Contains(strings.Split(only, ","), q.name) {
+			continue
+		}
 		if _, err := q.run(); err != nil { // warm-up
 			b.Fatalf("%s: %v", q.name, err)
 		}
