@@ -84,7 +84,7 @@ func (db *DB) ApplyIngest(index uint64, events []*cairnv1.Event) ([]cairnv1.Even
 	for i, e := range events {
 		ik := eventIDKey{day: dayOf(e.EventTimeUnixNano), account: e.Account, eventID: e.EventId}
 		idKey = appendEventIDKey(idKey[:0], ik)
-		dup, err := db.seen(idKey, inBatch)
+		dup, err := db.seen(idKey, ik.day, inBatch)
 		if err != nil {
 			return nil, fmt.Errorf("cannot apply entry %d: event %d: %w", index, i, err)
 		}
@@ -107,7 +107,7 @@ func (db *DB) ApplyIngest(index uint64, events []*cairnv1.Event) ([]cairnv1.Even
 		statuses[i] = cairnv1.EventStatus_EVENT_STATUS_STORED
 		stored++
 	}
-	if err := counts.write(db.pdb, b); err != nil {
+	if err := counts.write(db.pdb, db.countCache, b); err != nil {
 		return nil, fmt.Errorf("cannot apply entry %d: %w", index, err)
 	}
 
@@ -116,12 +116,20 @@ func (db *DB) ApplyIngest(index uint64, events []*cairnv1.Event) ([]cairnv1.Even
 		return nil, fmt.Errorf("cannot apply entry %d: %w", index, err)
 	}
 	// After the commit, so that a cache loaded meanwhile from a snapshot
-	// that lacks these events still learns their accounts.
+	// that lacks these events still learns their accounts, and so that the
+	// dedup memory and the count cache hold only what is committed.
 	for i, e := range events {
-		if statuses[i] == cairnv1.EventStatus_EVENT_STATUS_STORED && (i == 0 || e.Account != events[i-1].Account) {
+		if statuses[i] != cairnv1.EventStatus_EVENT_STATUS_STORED {
+			continue
+		}
+		if i == 0 || e.Account != events[i-1].Account {
 			db.noteAccount(e.Account)
 		}
+		ik := eventIDKey{day: dayOf(e.EventTimeUnixNano), account: e.Account, eventID: e.EventId}
+		idKey = appendEventIDKey(idKey[:0], ik)
+		db.seenDays.add(ik.day, idKey)
 	}
+	db.countCache = counts.remember(db.countCache)
 	return statuses, nil
 }
 
@@ -180,22 +188,6 @@ func (db *DB) checkIndex(index uint64) error {
 		return fmt.Errorf("%w: index %d, applied %d", ErrStaleIndex, index, applied)
 	}
 	return nil
-}
-
-// seen reports whether the eventID key idKey is stored already or was written
-// earlier in the current batch.
-func (db *DB) seen(idKey []byte, inBatch map[string]struct{}) (bool, error) {
-	if _, ok := inBatch[string(idKey)]; ok {
-		return true, nil
-	}
-	_, closer, err := db.pdb.Get(idKey)
-	if errors.Is(err, pebble.ErrNotFound) {
-		return false, nil
-	}
-	if err != nil {
-		return false, fmt.Errorf("cannot look up eventID key: %w", err)
-	}
-	return true, closer.Close()
 }
 
 // commitMeta adds the applied index (and the event count, if count is not nil)

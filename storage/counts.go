@@ -87,7 +87,14 @@ func parseCount(src []byte) (uint64, error) {
 type countDeltas struct {
 	m   map[string]int64
 	buf []byte
+	// written holds the counts write gave the keys of m.
+	written map[string]uint64
 }
+
+// countCacheMax bounds the count cache of a DB (DB.countCache): the values
+// of the counts written lately, exactly as committed, so that the next
+// batches need not read them. It is emptied when full.
+const countCacheMax = 100_000
 
 // add changes the count of the events like the one with key k and summary
 // fields s by n.
@@ -108,9 +115,10 @@ func (d *countDeltas) addEvent(e *cairnv1.Event) {
 }
 
 // write adds the new counts to b, in key order so that the batch is the
-// same on every replica: each is read from r (the state b applies to) and
-// changed by its delta; a count that reaches 0 is deleted.
-func (d *countDeltas) write(r reader, b *pebble.Batch) error {
+// same on every replica: each is taken from cache or else read from r (the
+// state b applies to), and changed by its delta; a count that reaches 0 is
+// deleted. cache may be nil.
+func (d *countDeltas) write(r reader, cache map[string]uint64, b *pebble.Batch) error {
 	keys := make([]string, 0, len(d.m))
 	for k, delta := range d.m {
 		if delta != 0 {
@@ -119,20 +127,24 @@ func (d *countDeltas) write(r reader, b *pebble.Batch) error {
 	}
 	slices.Sort(keys)
 	var buf [binary.MaxVarintLen64]byte
+	d.written = make(map[string]uint64, len(keys))
 	for _, k := range keys {
-		var old uint64
-		v, closer, err := r.Get([]byte(k))
-		switch {
-		case errors.Is(err, pebble.ErrNotFound):
-		case err != nil:
-			return fmt.Errorf("cannot read count: %w", err)
-		default:
-			old, err = parseCount(v)
-			if err := errors.Join(err, closer.Close()); err != nil {
-				return err
+		old, cached := cache[k]
+		if !cached {
+			v, closer, err := r.Get([]byte(k))
+			switch {
+			case errors.Is(err, pebble.ErrNotFound):
+			case err != nil:
+				return fmt.Errorf("cannot read count: %w", err)
+			default:
+				old, err = parseCount(v)
+				if err := errors.Join(err, closer.Close()); err != nil {
+					return err
+				}
 			}
 		}
 		n := int64(old) + d.m[k]
+		var err error
 		switch {
 		case n < 0:
 			return fmt.Errorf("count %q would go below zero (%d %+d): %w", k, old, d.m[k], errBadKey)
@@ -144,8 +156,25 @@ func (d *countDeltas) write(r reader, b *pebble.Batch) error {
 		if err != nil {
 			return fmt.Errorf("cannot write count: %w", err)
 		}
+		d.written[k] = uint64(n)
 	}
 	return nil
+}
+
+// remember adds the counts write gave to cache, once they are committed, and
+// returns the cache (a new one when cache was nil or full).
+func (d *countDeltas) remember(cache map[string]uint64) map[string]uint64 {
+	if cache == nil || len(cache)+len(d.written) > countCacheMax {
+		cache = make(map[string]uint64, len(d.written))
+	}
+	for k, n := range d.written {
+		if n == 0 {
+			delete(cache, k)
+		} else {
+			cache[k] = n
+		}
+	}
+	return cache
 }
 
 // ScanCounts is ScanFields for a query that only counts events by some of

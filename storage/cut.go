@@ -60,7 +60,7 @@ func (db *DB) ApplyCut(index uint64, r *Retention) (CutStats, error) {
 		}
 	}
 	if err == nil {
-		err = c.counts.write(db.pdb, b)
+		err = c.counts.write(db.pdb, db.countCache, b)
 	}
 	if err != nil {
 		return stats, fmt.Errorf("cannot apply cut %d: %w", index, err)
@@ -70,6 +70,10 @@ func (db *DB) ApplyCut(index uint64, r *Retention) (CutStats, error) {
 		return stats, fmt.Errorf("cannot apply cut %d: %w", index, err)
 	}
 	if stats.Events > 0 {
+		// The range deletions reach past what the memories of ApplyIngest
+		// know of.
+		db.seenDays.forget()
+		db.countCache = nil
 		db.compactDaysAsync(first, last)
 	}
 	return stats, nil

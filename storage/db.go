@@ -54,6 +54,10 @@ type DB struct {
 	accountsSorted []string            // a sorted copy, nil when stale
 
 	logger *slog.Logger
+	// seenDays and countCache spare ApplyIngest reads; both are used only
+	// under applyMu.
+	seenDays   seenDays
+	countCache map[string]uint64
 	// compacting is set while a compaction after a retention cut runs.
 	compacting atomic.Bool
 }
