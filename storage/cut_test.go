@@ -257,20 +257,20 @@ func countKeys(t *testing.T, db *DB) keyCounts {
 	return n
 }
 
+// countErrors and countNamed count the events of keys with an errorCode
+// and with an eventName.
 func countErrors(keys []string, byID map[string]*cairnv1.Event) int {
-	n := 0
-	for _, k := range keys {
-		if byID[k].ErrorCode != "" {
-			n++
-		}
-	}
-	return n
+	return countWith(keys, byID, func(e *cairnv1.Event) string { return e.ErrorCode })
 }
 
 func countNamed(keys []string, byID map[string]*cairnv1.Event) int {
+	return countWith(keys, byID, func(e *cairnv1.Event) string { return e.EventName })
+}
+
+func countWith(keys []string, byID map[string]*cairnv1.Event, field func(*cairnv1.Event) string) int {
 	n := 0
 	for _, k := range keys {
-		if byID[k].EventName != "" {
+		if field(byID[k]) != "" {
 			n++
 		}
 	}
