@@ -4,12 +4,9 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
-	"regexp"
 	"runtime/pprof"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -100,7 +97,6 @@ func BenchmarkQueries(b *testing.B) {
 	b.Logf("loading %d events", n)
 	benchIngest(b, c, events, 6)
 	events = nil
-	waitCompactions(b, c, 3*time.Minute)
 
 	qc := cairnv1.NewQueryServiceClient(c.Conn(0))
 	ctx := context.Background()
@@ -168,36 +164,5 @@ func BenchmarkQueries(b *testing.B) {
 		median := times[len(times)/2]
 		b.ReportMetric(float64(median.Microseconds())/1000, q.name+"-ms")
 		b.Logf("%s: median %s over %d runs, %d rows", q.name, median.Round(100*time.Microsecond), len(times), rows)
-	}
-}
-
-// waitCompactions waits, up to limit, until no node reports compaction debt,
-// so that the queries are timed on a settled cluster rather than alongside
-// the compactions the load left behind.
-func waitCompactions(b *testing.B, c *Cluster, limit time.Duration) {
-	series := regexp.MustCompile(`(?m)^cairn_pebble_compaction_debt_bytes\{[^}]*\} (\S+)$`)
-	start := time.Now()
-	for {
-		var debt float64
-		for i := range c.Len() {
-			resp, err := http.Get("http://" + c.Node(i).HTTPAddr() + "/metrics")
-			if err != nil {
-				b.Fatal(err)
-			}
-			body, err := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			if err != nil {
-				b.Fatal(err)
-			}
-			for _, m := range series.FindAllSubmatch(body, -1) {
-				v, _ := strconv.ParseFloat(string(m[1]), 64)
-				debt += v
-			}
-		}
-		if debt == 0 || time.Since(start) > limit {
-			b.Logf("compactions after the load: waited %s, %.0f MiB of debt left", time.Since(start).Round(time.Second), debt/(1<<20))
-			return
-		}
-		time.Sleep(time.Second)
 	}
 }
