@@ -14,8 +14,8 @@ import (
 var dayPrefixes = []byte{prefixEvent, prefixSummary, prefixEventID, prefixIndex + byte(attrEventName), prefixIndex + byte(attrErrorCode), prefixCounts}
 
 // dayAccountPrefixes are the dayPrefixes whose keys begin day | account 0x00:
-// all but the eventID index.
-var dayAccountPrefixes = []byte{prefixEvent, prefixSummary, prefixIndex + byte(attrEventName), prefixIndex + byte(attrErrorCode), prefixCounts}
+// all but the eventID and lookup indexes.
+var dayAccountPrefixes = []byte{prefixEvent, prefixSummary, prefixCounts}
 
 // CutStats count what a retention cut deleted.
 type CutStats struct {
@@ -97,10 +97,10 @@ type cutter struct {
 func (c *cutter) days() (first, last int32, err error) {
 	snap := c.db.pdb.NewSnapshot()
 	defer snap.Close()
-	if first, err = c.db.firstDay(snap); err != nil {
+	if first, err = firstDay(snap); err != nil {
 		return 0, 0, err
 	}
-	newest, err := c.db.lastDay(snap)
+	newest, err := lastDay(snap)
 	if err != nil {
 		return 0, 0, err
 	}
@@ -170,14 +170,12 @@ func (c *cutter) wholeDay(day int32) error {
 }
 
 // wholeAccountDay deletes account's events of day with one range deletion
-// per keyspace led by day | account, and their eventID index entries one by
-// one, found from the summary keys.
+// per keyspace led by day | account, and their eventID and lookup index
+// entries one by one, found from the summaries.
 func (c *cutter) wholeAccountDay(day int32, account string) error {
 	lower := appendString(appendDay([]byte{prefixSummary}, day), account)
-	n, err := c.walkKeys(lower, nextAccountKey(prefixSummary, day, account), func(k *eventKeyBytes) error {
-		c.key = appendEventIDPrefix(c.key[:0], day, string(k.eventID))
-		c.key = append(c.key, k.account...)
-		return c.b.Delete(c.key, nil)
+	n, err := c.walkKeys(lower, nextAccountKey(prefixSummary, day, account), func(k *eventKeyBytes, s *summary) error {
+		return c.deleteIndexes(k, s)
 	})
 	if err != nil {
 		return err
@@ -193,9 +191,29 @@ func (c *cutter) wholeAccountDay(day int32, account string) error {
 	return nil
 }
 
-// walkKeys returns the number of summary keys in [lower, upper), calling fn,
+// deleteIndexes deletes the eventID and lookup index entries of the event
+// with key k and summary s.
+func (c *cutter) deleteIndexes(k *eventKeyBytes, s *summary) error {
+	day := dayOf(k.eventTime)
+	c.key = appendEventIDPrefix(c.key[:0], day, string(k.eventID))
+	c.key = append(c.key, k.account...)
+	if err := c.b.Delete(c.key, nil); err != nil {
+		return err
+	}
+	for _, ix := range indexedAttrs {
+		if v := ix.field(s); indexable(v) {
+			c.key = appendIndexKey(c.key[:0], indexKey{attr: ix.attr, account: string(k.account), value: string(v), eventTime: k.eventTime, eventID: string(k.eventID)})
+			if err := c.b.Delete(c.key, nil); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// walkKeys returns the number of summaries in [lower, upper), calling fn,
 // if not nil, with each of them parsed.
-func (c *cutter) walkKeys(lower, upper []byte, fn func(*eventKeyBytes) error) (uint64, error) {
+func (c *cutter) walkKeys(lower, upper []byte, fn func(*eventKeyBytes, *summary) error) (uint64, error) {
 	iter, err := c.db.pdb.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: upper})
 	if err != nil {
 		return 0, err
@@ -207,8 +225,12 @@ func (c *cutter) walkKeys(lower, upper []byte, fn func(*eventKeyBytes) error) (u
 			continue
 		}
 		k, err := splitEventKey(iter.Key())
+		var s summary
 		if err == nil {
-			err = fn(&k)
+			s, err = parseSummary(iter.Value())
+		}
+		if err == nil {
+			err = fn(&k, &s)
 		}
 		if err != nil {
 			return n, errors.Join(err, iter.Close())
@@ -262,17 +284,8 @@ func (c *cutter) deleteEvent(primary []byte, k *eventKeyBytes, s *summary) error
 	if err := c.b.Delete(c.key, nil); err != nil {
 		return err
 	}
-	c.key = appendEventIDKey(c.key[:0], eventIDKey{day: dayOf(k.eventTime), account: string(k.account), eventID: string(k.eventID)})
-	if err := c.b.Delete(c.key, nil); err != nil {
+	if err := c.deleteIndexes(k, s); err != nil {
 		return err
-	}
-	for _, ix := range indexedAttrs {
-		if v := ix.field(s); indexable(v) {
-			c.key = appendIndexKey(c.key[:0], indexKey{attr: ix.attr, account: string(k.account), value: string(v), eventTime: k.eventTime, eventID: string(k.eventID)})
-			if err := c.b.Delete(c.key, nil); err != nil {
-				return err
-			}
-		}
 	}
 	c.counts.add(dayOf(k.eventTime), k.account, s, -1)
 	c.stats.Events++

@@ -43,10 +43,12 @@ package storage
 //	     The eventID comes before the account, so a lookup by eventID alone
 //	     is one seek per day, not one get per account and day.
 //	0x30–0x38 lookup indexes, one keyspace per attribute:
-//	     0x3n | day | account 0x00 | value 0x00 | eventTime uint64 | eventID
+//	     0x3n | day | value 0x00 | account 0x00 | eventTime uint64 | eventID
 //	                                                          → region
-//	     Within one (day, account, value), entries are in eventTime order, so a
-//	     reverse scan yields an account's matching events newest first. Only
+//	     The value comes before the account, so the events of every account
+//	     with one value on one day are one range. Within one (day, value,
+//	     account), entries are in eventTime order, so a reverse scan yields an
+//	     account's matching events newest first. Only
 //	     0x30 EventName (one entry per event) and 0x37 ErrorCode (one entry per
 //	     event with an errorCode, about 3% of them) are written. An entry for
 //	     every event and attribute (also 0x31 EventSource, 0x32 Username, 0x33
@@ -68,9 +70,9 @@ package storage
 // days' key ranges, old days become immutable sstables, and retention deletes
 // with one DeleteRange per keyspace: a whole day is [prefix|day,
 // prefix|day+1), one account's day is [prefix|day|account 0x00,
-// prefix|day|account 0x01) in every keyspace but the eventID index, whose
-// entries for one account's day are deleted one by one unless the whole day
-// goes.
+// prefix|day|account 0x01) in the keyspaces led by day and account (event,
+// summary, counts). The entries of one account's day in the eventID and
+// lookup indexes are deleted one by one, unless the whole day goes.
 //
 // The dedup identity of an event is its eventID index key: (day, eventID,
 // account). AWS re-sends an event with the same eventTime, so a re-sent event
@@ -320,18 +322,23 @@ type indexKey struct {
 	eventID   string
 }
 
-// appendIndexPrefix appends 0x3n | day | account 0x00 | value 0x00: the
-// prefix of one account's entries for one value on one day.
-func appendIndexPrefix(dst []byte, a attr, day int32, account, value string) []byte {
+// appendIndexValuePrefix appends 0x3n | day | value 0x00: the prefix of the
+// entries of every account for one value on one day.
+func appendIndexValuePrefix(dst []byte, a attr, day int32, value string) []byte {
 	dst = append(dst, prefixIndex+byte(a))
 	dst = appendDay(dst, day)
-	dst = appendString(dst, account)
 	return appendString(dst, value)
 }
 
-// appendIndexKey appends 0x3n | day | account 0x00 | value 0x00 | eventTime | eventID.
+// appendIndexPrefix appends 0x3n | day | value 0x00 | account 0x00: the
+// prefix of one account's entries for one value on one day.
+func appendIndexPrefix(dst []byte, a attr, day int32, value, account string) []byte {
+	return appendString(appendIndexValuePrefix(dst, a, day, value), account)
+}
+
+// appendIndexKey appends 0x3n | day | value 0x00 | account 0x00 | eventTime | eventID.
 func appendIndexKey(dst []byte, k indexKey) []byte {
-	dst = appendIndexPrefix(dst, k.attr, dayOf(k.eventTime), k.account, k.value)
+	dst = appendIndexPrefix(dst, k.attr, dayOf(k.eventTime), k.value, k.account)
 	dst = appendTime(dst, k.eventTime)
 	return append(dst, k.eventID...)
 }
@@ -352,10 +359,10 @@ func splitIndexKey(src []byte) (indexKeyBytes, error) {
 	day, rest, err := parseDay(src[1:])
 	if err == nil {
 		k.day = day
-		k.account, rest, err = parseBytes(rest)
+		k.value, rest, err = parseBytes(rest)
 	}
 	if err == nil {
-		k.value, rest, err = parseBytes(rest)
+		k.account, rest, err = parseBytes(rest)
 	}
 	if err == nil {
 		k.eventTime, rest, err = parseTime(rest)

@@ -105,11 +105,11 @@ func (db *DB) Lookup(q LookupQuery) ([]Found, LookupStats, error) {
 		last = min(last, q.After.Time)
 	}
 	// Only the days that hold events: probing empty days costs a seek each.
-	first, err := db.firstDay(snap)
+	first, err := firstDay(snap)
 	if err != nil {
 		return nil, stats, fmt.Errorf("cannot look up events: %w", err)
 	}
-	newest, err := db.lastDay(snap)
+	newest, err := lastDay(snap)
 	if err != nil {
 		return nil, stats, fmt.Errorf("cannot look up events: %w", err)
 	}
@@ -285,19 +285,23 @@ func (l *lookup) byEventID(day int32, id string) error {
 	return errors.Join(iter.Error(), iter.Close())
 }
 
-// byIndex walks one attribute index for every account in range.
+// byIndex walks one attribute index for value on day: the range of every
+// account, or of each account of the query.
 func (l *lookup) byIndex(day int32, a attr, value string) error {
-	accounts, err := l.accounts()
-	if err != nil {
-		return err
+	prefixes := [][]byte{appendIndexValuePrefix(nil, a, day, value)}
+	if l.q.Accounts != nil {
+		prefixes = prefixes[:0]
+		for _, account := range l.q.Accounts {
+			prefixes = append(prefixes, appendIndexPrefix(nil, a, day, value, account))
+		}
 	}
-	for _, account := range accounts {
-		err := l.walkBack(appendIndexPrefix(nil, a, day, account, value), func(key, value []byte) error {
-			k, err := parseIndexKey(key)
+	for _, p := range prefixes {
+		err := l.walkBack(p, func(key, region []byte) error {
+			k, err := splitIndexKey(key)
 			if err != nil {
 				return err
 			}
-			return l.consider(Cursor{Time: k.eventTime, Account: account, EventID: k.eventID}, string(value), nil)
+			return l.consider(Cursor{Time: k.eventTime, Account: string(k.account), EventID: string(k.eventID)}, string(region), nil)
 		})
 		if err != nil {
 			return err

@@ -15,7 +15,8 @@ const migrateBatchEntries = 50_000
 // layoutVersion is the version of the key layout of keys.go; the meta key
 // layoutVersionKey holds the version a DB is at, 0 when absent:
 //
-//	0: the eventID index keyed day | account | eventID (0x20), no eventName
+//	0: the eventID index keyed day | account | eventID (0x20), the errorCode
+//	   index keyed day | account | value | eventTime | eventID, no eventName
 //	   index, no counts.
 //	1: the layout of keys.go.
 const layoutVersion = 1
@@ -38,7 +39,7 @@ func upgradeLayout(pdb *pebble.DB, logger *slog.Logger) error {
 		return err
 	}
 	if err := rebuildDerived(pdb, logger); err != nil {
-		return fmt.Errorf("cannot build the eventName index and counts: %w", err)
+		return fmt.Errorf("cannot build the lookup indexes and counts: %w", err)
 	}
 	b := pdb.NewBatch()
 	defer b.Close()
@@ -51,14 +52,13 @@ func upgradeLayout(pdb *pebble.DB, logger *slog.Logger) error {
 	return pdb.Flush()
 }
 
-// rebuildDerived writes, from the summaries, the keyspaces layout 1 added:
-// the eventName index and the counts, after deleting whatever an
-// interrupted run left of them.
+// rebuildDerived writes, from the summaries, the keyspaces layout 1 changed
+// or added: the lookup indexes and the counts, after deleting what was there
+// (the errorCode index of layout 0, or what an interrupted run left).
 func rebuildDerived(pdb *pebble.DB, logger *slog.Logger) error {
-	names := []byte{prefixIndex + byte(attrEventName)}
-	counts := []byte{prefixCounts}
 	b := pdb.NewBatch()
-	err := errors.Join(b.DeleteRange(names, keyUpperBound(names), nil), b.DeleteRange(counts, keyUpperBound(counts), nil))
+	err := errors.Join(b.DeleteRange([]byte{prefixIndex}, []byte{prefixIndex + 0x10}, nil),
+		b.DeleteRange([]byte{prefixCounts}, keyUpperBound([]byte{prefixCounts}), nil))
 	if err == nil {
 		err = b.Commit(pebble.NoSync)
 	}
@@ -83,10 +83,12 @@ func rebuildDerived(pdb *pebble.DB, logger *slog.Logger) error {
 		if err == nil {
 			s, err = parseSummary(iter.Value())
 		}
-		if err == nil && indexable(s.eventName) {
-			key = appendIndexKey(key[:0], indexKey{attr: attrEventName, account: string(k.account), value: string(s.eventName), eventTime: k.eventTime, eventID: string(k.eventID)})
-			err = b.Set(key, k.region, nil)
-			pending++
+		for _, ix := range indexedAttrs {
+			if v := ix.field(&s); err == nil && indexable(v) {
+				key = appendIndexKey(key[:0], indexKey{attr: ix.attr, account: string(k.account), value: string(v), eventTime: k.eventTime, eventID: string(k.eventID)})
+				err = b.Set(key, k.region, nil)
+				pending++
+			}
 		}
 		if err == nil && pending >= migrateBatchEntries {
 			err = b.Commit(pebble.NoSync)
@@ -98,7 +100,7 @@ func rebuildDerived(pdb *pebble.DB, logger *slog.Logger) error {
 		}
 		d.add(dayOf(k.eventTime), k.account, &s, 1)
 		if events++; events%1_000_000 == 0 {
-			logger.Info("building the eventName index and counts of a DB written before they existed", "events", events)
+			logger.Info("building the lookup indexes and counts of a DB written before they existed", "events", events)
 		}
 	}
 	if err := errors.Join(iter.Error(), iter.Close()); err != nil {
@@ -111,7 +113,7 @@ func rebuildDerived(pdb *pebble.DB, logger *slog.Logger) error {
 		return err
 	}
 	if events > 0 {
-		logger.Info("built the eventName index and counts", "events", events, "counts", len(d.m))
+		logger.Info("built the lookup indexes and counts", "events", events, "counts", len(d.m))
 	}
 	return nil
 }

@@ -12,8 +12,8 @@ import (
 )
 
 // TestOpenUpgradesLayout0 turns a DB into one of key layout 0 (the eventID
-// index keyed 0x20 | day | account 0x00 | eventID, no eventName index, no
-// counts) and checks that Open upgrades it: the DB then holds the same keys
+// index keyed 0x20 | day | account 0x00 | eventID, the errorCode index led by
+// the account, no eventName index, no counts) and checks that Open upgrades it: the DB then holds the same keys
 // and values as one written by the current code, finds re-sent events as
 // duplicates, and keeps nothing under the retired prefix.
 func TestOpenUpgradesLayout0(t *testing.T) {
@@ -45,6 +45,31 @@ func TestOpenUpgradesLayout0(t *testing.T) {
 			t.Fatal(err)
 		}
 		n++
+	}
+	if err := iter.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// The errorCode index of layout 0 leads with the account.
+	errIx := []byte{prefixIndex + byte(attrErrorCode)}
+	iter, err = db.pdb.NewIter(&pebble.IterOptions{LowerBound: errIx, UpperBound: keyUpperBound(errIx)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	errors0 := 0
+	for valid := iter.First(); valid; valid = iter.Next() {
+		k, err := parseIndexKey(iter.Key())
+		if err != nil {
+			t.Fatal(err)
+		}
+		old := appendString(appendString(appendDay(slices.Clone(errIx), dayOf(k.eventTime)), k.account), k.value)
+		old = append(appendTime(old, k.eventTime), k.eventID...)
+		if err := errors.Join(b.Set(old, iter.Value(), nil), b.Delete(iter.Key(), nil)); err != nil {
+			t.Fatal(err)
+		}
+		errors0++
+	}
+	if errors0 == 0 {
+		t.Fatal("no errorCode index entries to rewrite; a poor test")
 	}
 	names, counts := []byte{prefixIndex + byte(attrEventName)}, []byte{prefixCounts}
 	err = errors.Join(iter.Close(), b.DeleteRange(names, keyUpperBound(names), nil),

@@ -325,16 +325,9 @@ func (db *DB) scan(q ScanQuery, summaries bool, visit func(*scanCursor) (bool, e
 	} else {
 		// One range per account and day.
 		accounts := slices.Compact(slices.Sorted(slices.Values(q.Accounts)))
-		first, last := dayOf(q.From), dayOf(q.To-1)
-		if q.From == 0 {
-			if first, err = db.firstDay(snap); err != nil {
-				return err
-			}
-		}
-		if q.To == 0 {
-			if last, err = db.lastDay(snap); err != nil {
-				return err
-			}
+		first, last, err := dayRange(snap, q)
+		if err != nil {
+			return err
 		}
 		for day := first; day <= last; day++ {
 			for _, a := range accounts {
@@ -415,9 +408,10 @@ func scanRange(c *scanCursor, lower, upper []byte, q ScanQuery, visit func(*scan
 }
 
 // scanByName is scanRange over [lower, upper) of the summary keyspace for a
-// query whose prefilter names its eventNames: it finds the events in the
-// eventName index and reads only their summaries. Events come in the order
-// of the index: by day, account, eventName, then eventTime.
+// query whose prefilter names its eventNames: it walks, day by day, the
+// eventName index ranges of those names and reads only the summaries of
+// their events. Events come in the order of the index: by day, eventName,
+// account, then eventTime.
 func scanByName(c *scanCursor, lower, upper []byte, q ScanQuery, visit func(*scanCursor) (bool, error)) error {
 	names := slices.Compact(slices.Sorted(slices.Values(q.Prefilter.EventNames)))
 	var accounts map[string]bool
@@ -427,8 +421,12 @@ func scanByName(c *scanCursor, lower, upper []byte, q ScanQuery, visit func(*sca
 			accounts[a] = true
 		}
 	}
-	// The same range in the index, the summaries and the raw records; one
-	// iterator each, for the whole scan.
+	first, last, err := dayRange(c.snap, q)
+	if err != nil {
+		return err
+	}
+	// The summaries and raw records of the same range, one iterator each
+	// for the whole scan.
 	bounds := func(p byte) *pebble.IterOptions {
 		lo, hi := slices.Clone(lower), slices.Clone(upper)
 		lo[0], hi[0] = p, p
@@ -437,12 +435,6 @@ func scanByName(c *scanCursor, lower, upper []byte, q ScanQuery, visit func(*sca
 		}
 		return &pebble.IterOptions{LowerBound: lo, UpperBound: hi}
 	}
-	prefix := prefixIndex + byte(attrEventName)
-	iter, err := c.snap.NewIter(bounds(prefix))
-	if err != nil {
-		return fmt.Errorf("cannot scan events: %w", err)
-	}
-	defer iter.Close()
 	sums, err := c.snap.NewIter(bounds(prefixSummary))
 	if err != nil {
 		return fmt.Errorf("cannot scan events: %w", err)
@@ -451,79 +443,94 @@ func scanByName(c *scanCursor, lower, upper []byte, q ScanQuery, visit func(*sca
 	raws := bounds(prefixEvent)
 	c.rawLower, c.rawUpper = raws.LowerBound, raws.UpperBound
 	defer c.closeRaw()
-
-	var seek, sumKey []byte
-	for valid := iter.First(); valid; {
-		k, err := splitIndexKey(iter.Key())
-		if err != nil {
-			return fmt.Errorf("cannot scan events: %w", err)
-		}
-		// Skip what cannot match: another account, or a name before,
-		// between or after the wanted ones.
-		i, found := slices.BinarySearch(names, string(k.value))
-		switch {
-		case (accounts != nil && !accounts[string(k.account)]) || (!found && i == len(names)):
-			valid = iter.SeekGE(nextAccountKey(prefix, k.day, string(k.account)))
-			continue
-		case !found:
-			seek = appendIndexPrefix(seek[:0], attrEventName, k.day, string(k.account), names[i])
-			valid = iter.SeekGE(seek)
-			continue
-		}
-		if (q.From != 0 && k.eventTime < q.From) || (q.To != 0 && k.eventTime >= q.To) {
-			valid = iter.Next()
-			continue
-		}
-		c.primary = append(c.primary[:0], prefixEvent)
-		c.primary = appendString(appendDay(c.primary, k.day), string(k.account))
-		c.primary = appendString(c.primary, string(iter.Value()))
-		c.primary = append(appendTime(c.primary, k.eventTime), k.eventID...)
-		valid = iter.Next()
-		if c.key, err = splitEventKey(c.primary); err != nil {
-			return fmt.Errorf("cannot scan events: %w", err)
-		}
-		sumKey = append(sumKey[:0], c.primary...)
-		sumKey[0] = prefixSummary
-		if !sums.SeekGE(sumKey) || !bytes.Equal(sums.Key(), sumKey) {
-			return fmt.Errorf("cannot scan events: summary of %s/%s: %w", c.key.account, c.key.eventID, errors.Join(ErrNotFound, sums.Error()))
-		}
-		v, err := sums.ValueAndErr()
-		if err == nil {
-			c.summaryLen = len(v)
-			c.summary, err = parseSummary(v)
-		}
-		if err != nil {
-			return fmt.Errorf("cannot scan events: %w", err)
-		}
-		if !q.Prefilter.admits(&c.key, &c.summary) {
-			continue
-		}
-		if q.Retention != nil {
-			kept, err := c.retained(q.Retention)
-			if err != nil {
-				return err
-			}
-			if !kept {
-				continue
-			}
-		}
-		more, err := visit(c)
-		if err != nil || !more {
-			return err
-		}
-	}
-	if err := iter.Error(); err != nil {
+	ix := []byte{prefixIndex + byte(attrEventName)}
+	iter, err := c.snap.NewIter(&pebble.IterOptions{LowerBound: ix, UpperBound: keyUpperBound(ix)})
+	if err != nil {
 		return fmt.Errorf("cannot scan events: %w", err)
+	}
+	defer iter.Close()
+
+	var prefix, sumKey []byte
+	for day := first; day <= last; day++ {
+		for _, name := range names {
+			prefix = appendIndexValuePrefix(prefix[:0], attrEventName, day, name)
+			for valid := iter.SeekGE(prefix); valid && bytes.HasPrefix(iter.Key(), prefix); valid = iter.Next() {
+				k, err := splitIndexKey(iter.Key())
+				if err != nil {
+					return fmt.Errorf("cannot scan events: %w", err)
+				}
+				if (accounts != nil && !accounts[string(k.account)]) ||
+					(q.From != 0 && k.eventTime < q.From) || (q.To != 0 && k.eventTime >= q.To) {
+					continue
+				}
+				c.primary = append(c.primary[:0], prefixEvent)
+				c.primary = appendString(appendDay(c.primary, k.day), string(k.account))
+				c.primary = appendString(c.primary, string(iter.Value()))
+				c.primary = append(appendTime(c.primary, k.eventTime), k.eventID...)
+				if c.key, err = splitEventKey(c.primary); err != nil {
+					return fmt.Errorf("cannot scan events: %w", err)
+				}
+				sumKey = append(sumKey[:0], c.primary...)
+				sumKey[0] = prefixSummary
+				if !sums.SeekGE(sumKey) || !bytes.Equal(sums.Key(), sumKey) {
+					return fmt.Errorf("cannot scan events: summary of %s/%s: %w", c.key.account, c.key.eventID, errors.Join(ErrNotFound, sums.Error()))
+				}
+				v, err := sums.ValueAndErr()
+				if err == nil {
+					c.summaryLen = len(v)
+					c.summary, err = parseSummary(v)
+				}
+				if err != nil {
+					return fmt.Errorf("cannot scan events: %w", err)
+				}
+				if !q.Prefilter.admits(&c.key, &c.summary) {
+					continue
+				}
+				if q.Retention != nil {
+					kept, err := c.retained(q.Retention)
+					if err != nil {
+						return err
+					}
+					if !kept {
+						continue
+					}
+				}
+				more, err := visit(c)
+				if err != nil || !more {
+					return err
+				}
+			}
+			if err := iter.Error(); err != nil {
+				return fmt.Errorf("cannot scan events: %w", err)
+			}
+		}
 	}
 	return nil
 }
 
+// dayRange returns the first and last day q can select: its bounds, or the
+// days of the oldest and newest stored events.
+func dayRange(snap *pebble.Snapshot, q ScanQuery) (first, last int32, err error) {
+	first, last = dayOf(q.From), dayOf(q.To-1)
+	if q.From == 0 {
+		if first, err = firstDay(snap); err != nil {
+			return 0, 0, err
+		}
+	}
+	if q.To == 0 {
+		if last, err = lastDay(snap); err != nil {
+			return 0, 0, err
+		}
+	}
+	return first, last, nil
+}
+
 // firstDay and lastDay are the days of the oldest and newest stored events
 // (0 when there are none). Summaries share the primary keys' days.
-func (db *DB) firstDay(snap *pebble.Snapshot) (int32, error) { return db.edgeDay(snap, true) }
-func (db *DB) lastDay(snap *pebble.Snapshot) (int32, error)  { return db.edgeDay(snap, false) }
+func firstDay(snap *pebble.Snapshot) (int32, error) { return edgeDay(snap, true) }
+func lastDay(snap *pebble.Snapshot) (int32, error)  { return edgeDay(snap, false) }
 
-func (db *DB) edgeDay(snap *pebble.Snapshot, first bool) (int32, error) {
+func edgeDay(snap *pebble.Snapshot, first bool) (int32, error) {
 	iter, err := snap.NewIter(&pebble.IterOptions{LowerBound: eventKeyspace, UpperBound: keyUpperBound(eventKeyspace)})
 	if err != nil {
 		return 0, err
