@@ -210,6 +210,19 @@ func (n *Node) onMetaLeader(ctx context.Context, local func() error, remote func
 	}
 }
 
+// metaRead runs read on the meta leader once it has applied everything
+// committed to the meta log before the call (a barrier), and otherwise
+// forwards the call there through remote. A node's own meta state may lag:
+// after a restart it replays the log only as the new leader commits.
+func (n *Node) metaRead(ctx context.Context, read func() error, remote func(ctx context.Context, conn *grpc.ClientConn) error) error {
+	return n.onMetaLeader(ctx, func() error {
+		if err := n.meta.raft.Barrier(readWait).Error(); err != nil {
+			return err
+		}
+		return read()
+	}, remote)
+}
+
 // metaRetryable tells the failures that a new meta leader resolves.
 func metaRetryable(err error) bool {
 	if errors.Is(err, ErrNoLeader) || errors.Is(err, ErrNotLeader) ||

@@ -547,10 +547,24 @@ func (s *retentionService) ClearHold(ctx context.Context, req *cairnv1.ClearHold
 	return resp, toStatus(err)
 }
 
-func (s *retentionService) ListRetention(ctx context.Context, _ *cairnv1.ListRetentionRequest) (*cairnv1.ListRetentionResponse, error) {
+// ListRetention and GetRetention answer on the meta leader, so that they
+// show every committed change, even on a node still catching up.
+func (s *retentionService) ListRetention(ctx context.Context, req *cairnv1.ListRetentionRequest) (*cairnv1.ListRetentionResponse, error) {
+	var resp *cairnv1.ListRetentionResponse
+	err := s.n.metaRead(ctx, func() (err error) {
+		resp, err = s.listRetention(ctx)
+		return err
+	}, func(ctx context.Context, conn *grpc.ClientConn) (err error) {
+		resp, err = cairnv1.NewRetentionServiceClient(conn).ListRetention(ctx, req)
+		return err
+	})
+	return resp, toStatus(err)
+}
+
+func (s *retentionService) listRetention(ctx context.Context) (*cairnv1.ListRetentionResponse, error) {
 	accounts, err := s.n.accounts(ctx)
 	if err != nil {
-		return nil, toStatus(err)
+		return nil, err
 	}
 	rules := s.n.metaFSM.retentionRules()
 	r := storage.NewRetention(rules, time.Now().UnixNano())
@@ -586,8 +600,16 @@ func (s *retentionService) GetRetention(ctx context.Context, req *cairnv1.GetRet
 	if !validRetentionAccount(req.Account) {
 		return nil, status.Errorf(codes.InvalidArgument, "cannot get retention: account %q is not a 12-digit account id (or %q, Cairn's own)", req.Account, auditAccount)
 	}
-	rules := s.n.metaFSM.retentionRules()
-	return &cairnv1.GetRetentionResponse{Effective: effectiveRetention(storage.NewRetention(rules, time.Now().UnixNano()), rules, req.Account)}, nil
+	var resp *cairnv1.GetRetentionResponse
+	err := s.n.metaRead(ctx, func() error {
+		rules := s.n.metaFSM.retentionRules()
+		resp = &cairnv1.GetRetentionResponse{Effective: effectiveRetention(storage.NewRetention(rules, time.Now().UnixNano()), rules, req.Account)}
+		return nil
+	}, func(ctx context.Context, conn *grpc.ClientConn) (err error) {
+		resp, err = cairnv1.NewRetentionServiceClient(conn).GetRetention(ctx, req)
+		return err
+	})
+	return resp, toStatus(err)
 }
 
 func (s *retentionService) ShardRetentionImpact(ctx context.Context, req *cairnv1.ShardRetentionImpactRequest) (*cairnv1.ShardRetentionImpactResponse, error) {

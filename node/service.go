@@ -115,7 +115,7 @@ func (s *clusterService) ListTokens(ctx context.Context, req *cairnv1.ListTokens
 		return nil, err
 	}
 	var resp *cairnv1.ListTokensResponse
-	err := s.n.onMetaLeader(ctx, func() error {
+	err := s.n.metaRead(ctx, func() error {
 		resp = s.n.listTokens()
 		return nil
 	}, func(ctx context.Context, conn *grpc.ClientConn) error {

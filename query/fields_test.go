@@ -140,18 +140,24 @@ func TestAddFieldsNEqualsRepeats(t *testing.T) {
 // partialRows merges one partial and renders its rows as JSON.
 func partialRows(t *testing.T, plan *Plan, pa *Partial) string {
 	t.Helper()
-	enc, err := pa.Encode()
+	out, err := rowsText(plan, pa)
 	if err != nil {
 		t.Fatal(err)
+	}
+	return out
+}
+
+// rowsText merges one partial and renders its rows as JSON, a line each.
+func rowsText(plan *Plan, pa *Partial) (string, error) {
+	enc, err := pa.Encode()
+	if err != nil {
+		return "", err
 	}
 	m := plan.NewMerger()
 	if err := m.Merge(enc); err != nil {
-		t.Fatal(err)
+		return "", err
 	}
 	rows, err := m.Rows()
-	if err != nil {
-		t.Fatal(err)
-	}
 	var out []byte
 	for _, r := range rows {
 		for _, v := range r {
@@ -159,5 +165,5 @@ func partialRows(t *testing.T, plan *Plan, pa *Partial) string {
 		}
 		out = append(out, '\n')
 	}
-	return string(out)
+	return string(out), err
 }

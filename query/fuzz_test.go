@@ -41,6 +41,9 @@ func FuzzCompile(f *testing.F) {
 		}
 		p.Columns()
 		p.Prune()
+		if p.CountsOnly(countColumns...) {
+			checkWeighed(t, p, raws[:15])
+		}
 		if _, err := Execute(p, raws); err != nil && !errors.Is(err, ErrEval) && !errors.Is(err, ErrLimit) {
 			t.Fatalf("Execute(%q): %v", src, err)
 		}
@@ -64,4 +67,31 @@ func FuzzCompile(f *testing.F) {
 			}
 		}
 	})
+}
+
+// checkWeighed checks that a CountsOnly plan gives the same result for
+// events added three times each as for each added once with weight 3.
+func checkWeighed(t *testing.T, p *Plan, raws [][]byte) {
+	weighed, repeated := p.NewPartial(), p.NewPartial()
+	for _, raw := range raws {
+		f := fieldsOf(t, raw)
+		if f == nil {
+			continue
+		}
+		errW := weighed.AddFieldsN(f, 3)
+		var errR error
+		for range 3 {
+			if err := repeated.AddFields(f); err != nil {
+				errR = err
+			}
+		}
+		if (errW == nil) != (errR == nil) {
+			t.Fatalf("weighed add: %v, repeated: %v", errW, errR)
+		}
+	}
+	a, errA := rowsText(p, weighed)
+	b, errB := rowsText(p, repeated)
+	if (errA == nil) != (errB == nil) || a != b {
+		t.Fatalf("weighed: %q, %v; repeated: %q, %v", a, errA, b, errB)
+	}
 }
