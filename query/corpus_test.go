@@ -3,8 +3,6 @@ package query
 import (
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/cairn-lake/cairn/query/sql"
@@ -33,20 +31,10 @@ func runCorpusQuery(q string, raws [][]byte) (rows int, panicked any, err error)
 // panic or any other error fails the test. test/TestLakeCorpusOnCluster
 // runs the same queries on a cluster.
 func TestLakeCorpus(t *testing.T) {
-	dir := os.Getenv("CAIRN_SQL_CORPUS")
-	if dir == "" {
-		t.Skip("set CAIRN_SQL_CORPUS to a directory holding cloudtrail_queries_collected.sql")
-	}
-	data, err := os.ReadFile(filepath.Join(dir, "cloudtrail_queries_collected.sql"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	entries := lakecorpus.Load(t)
 	_, raws := fixture()
 	var results []lakecorpus.Result
-	for _, e := range lakecorpus.Parse(string(data)) {
-		if !e.Lake() {
-			continue
-		}
+	for _, e := range entries {
 		q := e.Query()
 		rows, panicked, err := runCorpusQuery(q, raws)
 		res := lakecorpus.Result{Entry: e, Rows: rows}

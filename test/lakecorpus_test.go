@@ -2,8 +2,6 @@ package test
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -29,14 +27,7 @@ var clockDependent = regexp.MustCompile(`(?i)\bnow\s*\(|\bcurrent_(date|timestam
 // invalid); a query that runs must give as many rows as the engine gives
 // over the same records in one process (unless it reads the clock).
 func TestLakeCorpusOnCluster(t *testing.T) {
-	dir := os.Getenv("CAIRN_SQL_CORPUS")
-	if dir == "" {
-		t.Skip("set CAIRN_SQL_CORPUS to a directory holding cloudtrail_queries_collected.sql")
-	}
-	data, err := os.ReadFile(filepath.Join(dir, "cloudtrail_queries_collected.sql"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	entries := lakecorpus.Load(t)
 	c := NewCluster(t, 3)
 	start := time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, -6)
 	raws, _ := genRecords(t, 5000, 12, 31, start, 7)
@@ -47,10 +38,7 @@ func TestLakeCorpusOnCluster(t *testing.T) {
 	}
 	qc := cairnv1.NewQueryServiceClient(c.Conn(1))
 	var results []lakecorpus.Result
-	for _, e := range lakecorpus.Parse(string(data)) {
-		if !e.Lake() {
-			continue
-		}
+	for _, e := range entries {
 		q := e.Query()
 		rows, _, err := RunQuery(ctx, qc, q)
 		res := lakecorpus.Result{Entry: e, Rows: len(rows)}

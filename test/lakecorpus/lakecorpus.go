@@ -8,10 +8,34 @@ package lakecorpus
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
+	"testing"
 )
+
+// Load returns the CloudTrail Lake entries of the corpus in the directory
+// CAIRN_SQL_CORPUS names, and skips tb when the variable is unset.
+func Load(tb testing.TB) []Entry {
+	tb.Helper()
+	dir := os.Getenv("CAIRN_SQL_CORPUS")
+	if dir == "" {
+		tb.Skip("set CAIRN_SQL_CORPUS to a directory holding cloudtrail_queries_collected.sql")
+	}
+	data, err := os.ReadFile(filepath.Join(dir, "cloudtrail_queries_collected.sql"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var lake []Entry
+	for _, e := range Parse(string(data)) {
+		if e.Lake() {
+			lake = append(lake, e)
+		}
+	}
+	return lake
+}
 
 // Entry is one query of the corpus.
 type Entry struct {
