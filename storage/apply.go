@@ -74,6 +74,7 @@ func (db *DB) ApplyIngest(index uint64, events []*cairnv1.Event) ([]cairnv1.Even
 
 	b := db.pdb.NewBatchWithSize(size)
 	defer b.Close()
+	db.seenDays.pending = db.seenDays.pending[:0] // nothing of a failed batch
 	statuses := make([]cairnv1.EventStatus, len(events))
 	// inBatch holds the eventID keys written by this call. It is only probed,
 	// never iterated, so its order cannot reach the output.
@@ -125,10 +126,8 @@ func (db *DB) ApplyIngest(index uint64, events []*cairnv1.Event) ([]cairnv1.Even
 		if i == 0 || e.Account != events[i-1].Account {
 			db.noteAccount(e.Account)
 		}
-		ik := eventIDKey{day: dayOf(e.EventTimeUnixNano), account: e.Account, eventID: e.EventId}
-		idKey = appendEventIDKey(idKey[:0], ik)
-		db.seenDays.add(ik.day, idKey)
 	}
+	db.seenDays.commit()
 	db.countCache = counts.remember(db.countCache)
 	return statuses, nil
 }
@@ -144,14 +143,12 @@ func writeIndexes(b *pebble.Batch, buf, primary []byte, e *cairnv1.Event) ([]byt
 	if err := b.Set(buf[:n], buf[n:], nil); err != nil {
 		return buf, fmt.Errorf("cannot write summary: %w", err)
 	}
-	for _, v := range [...]struct {
-		attr  attr
-		value string
-	}{{attrEventName, e.EventName}, {attrErrorCode, e.ErrorCode}} {
-		if !indexable([]byte(v.value)) {
+	for _, ix := range indexedAttrs {
+		v := ix.ofEvent(e)
+		if !indexable(v) {
 			continue
 		}
-		buf = appendIndexKey(buf[:0], indexKey{attr: v.attr, account: e.Account, value: v.value, eventTime: e.EventTimeUnixNano, eventID: e.EventId})
+		buf = appendIndexKey(buf[:0], indexKey{attr: ix.attr, account: e.Account, value: v, eventTime: e.EventTimeUnixNano, eventID: e.EventId})
 		if err := b.Set(buf, []byte(e.Region), nil); err != nil {
 			return buf, fmt.Errorf("cannot write index entry: %w", err)
 		}

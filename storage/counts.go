@@ -230,7 +230,15 @@ func (db *DB) ScanCounts(q ScanQuery, fn func(f *Fields, n uint64, raw func() ([
 		s.day, s.account = k.day, append(s.account[:0], k.account...)
 		blockPrefix := appendString(appendDay([]byte{prefixCounts}, k.day), string(k.account))
 		for ; valid && bytes.HasPrefix(iter.Key(), blockPrefix); valid = iter.Next() {
-			s.block = append(s.block, countEntry{key: bytes.Clone(iter.Key()), value: bytes.Clone(iter.Value())})
+			e := countEntry{size: len(iter.Key()) + len(iter.Value())}
+			e.k, err = parseCountKey(bytes.Clone(iter.Key()))
+			if err == nil {
+				e.n, err = parseCount(iter.Value())
+			}
+			if err != nil {
+				return stats, errors.Join(fmt.Errorf("cannot scan counts: %w", err), iter.Close())
+			}
+			s.block = append(s.block, e)
 		}
 		if more, err = s.emit(); err != nil {
 			return stats, errors.Join(err, iter.Close())
@@ -242,8 +250,13 @@ func (db *DB) ScanCounts(q ScanQuery, fn func(f *Fields, n uint64, raw func() ([
 	return stats, nil
 }
 
-// countEntry is one count key and value, copied out of the iterator.
-type countEntry struct{ key, value []byte }
+// countEntry is one count, its key copied out of the iterator.
+type countEntry struct {
+	k       countKey
+	n       uint64
+	size    int  // of the key and value
+	expired bool // by the scan's retention, for the whole day
+}
 
 // countScan is one ScanCounts.
 type countScan struct {
@@ -257,43 +270,33 @@ type countScan struct {
 }
 
 // emit gives fn the counts of one account's day, or its events when the
-// counts cannot stand for them.
+// counts cannot stand for them: an event's summary does not hold its own
+// columns exactly, or a retention cutoff falls inside the day for a group.
 func (s *countScan) emit() (bool, error) {
 	start, end := int64(s.day)*nanosPerDay, int64(s.day+1)*nanosPerDay
-	keys := make([]countKey, len(s.block))
-	ns := make([]uint64, len(s.block))
-	exact := true
-	for i, e := range s.block {
-		k, err := parseCountKey(e.key)
-		if err == nil {
-			ns[i], err = parseCount(e.value)
-		}
-		if err != nil {
-			return false, fmt.Errorf("cannot scan counts: %w", err)
-		}
-		keys[i] = k
-		if k.columns&columnsExact == 0 {
-			exact = false
+	for i := range s.block {
+		e := &s.block[i]
+		if e.k.columns&columnsExact == 0 {
+			return s.events()
 		}
 		if s.q.Retention != nil {
-			if cut := s.q.Retention.Cutoff(string(k.account), string(k.category)); cut > start && cut < end {
-				exact = false // the cutoff splits the group
+			cut := s.q.Retention.Cutoff(string(e.k.account), string(e.k.category))
+			if cut > start && cut < end {
+				return s.events()
 			}
+			e.expired = cut >= end
 		}
-	}
-	if !exact {
-		return s.events()
 	}
 	var f Fields
-	for i, k := range keys {
-		s.stats.BytesRead += uint64(len(s.block[i].key) + len(s.block[i].value))
-		if s.q.Retention != nil && s.q.Retention.Expired(string(k.account), string(k.category), start) {
+	for _, e := range s.block {
+		s.stats.BytesRead += uint64(e.size)
+		if e.expired {
 			continue
 		}
-		s.stats.Events += ns[i]
-		f = Fields{Account: k.account, EventTime: start, EventName: k.eventName, EventSource: k.eventSource,
-			ReadOnly: k.readOnly, Category: k.category, Columns: k.columns}
-		if more, err := s.fn(&f, ns[i], nil); err != nil || !more {
+		s.stats.Events += e.n
+		f = Fields{Account: e.k.account, EventTime: start, EventName: e.k.eventName, EventSource: e.k.eventSource,
+			ReadOnly: e.k.readOnly, Category: e.k.category, Columns: e.k.columns}
+		if more, err := s.fn(&f, e.n, nil); err != nil || !more {
 			return false, err
 		}
 	}

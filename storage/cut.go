@@ -201,7 +201,7 @@ func (c *cutter) deleteIndexes(k *eventKeyBytes, s *summary) error {
 		return err
 	}
 	for _, ix := range indexedAttrs {
-		if v := ix.field(s); indexable(v) {
+		if v := ix.ofSummary(s); indexable(v) {
 			c.key = appendIndexKey(c.key[:0], indexKey{attr: ix.attr, account: string(k.account), value: string(v), eventTime: k.eventTime, eventID: string(k.eventID)})
 			if err := c.b.Delete(c.key, nil); err != nil {
 				return err

@@ -299,19 +299,27 @@ const (
 	attrErrorCode attr = 0x7
 )
 
-// indexedAttrs are the indexes written, each with the summary field it
-// indexes.
+// indexedAttrs are the indexes written, each with the field it indexes, as
+// an event gives it at ingest and as its summary gives it later.
 var indexedAttrs = [...]struct {
-	attr  attr
-	field func(*summary) []byte
+	attr      attr
+	ofEvent   func(*cairnv1.Event) string
+	ofSummary func(*summary) []byte
 }{
-	{attrEventName, func(s *summary) []byte { return s.eventName }},
-	{attrErrorCode, func(s *summary) []byte { return s.errorCode }},
+	{attrEventName, (*cairnv1.Event).GetEventName, func(s *summary) []byte { return s.eventName }},
+	{attrErrorCode, (*cairnv1.Event).GetErrorCode, func(s *summary) []byte { return s.errorCode }},
 }
 
 // indexable reports whether v is indexed: it is not empty and, being keyed,
 // holds no 0x00.
-func indexable(v []byte) bool { return len(v) > 0 && bytes.IndexByte(v, 0) < 0 }
+func indexable[T string | []byte](v T) bool {
+	for i := range len(v) {
+		if v[i] == 0 {
+			return false
+		}
+	}
+	return len(v) > 0
+}
 
 // indexKey is a lookup index entry; its value is the event's region.
 type indexKey struct {

@@ -162,10 +162,10 @@ func (l *lookup) day(day int32) error {
 	}
 	// Events whose value is not indexable have no entry: find those on
 	// the summaries.
-	if code, ok := l.filter(cairnv1.LookupAttribute_LOOKUP_ATTRIBUTE_ERROR_CODE); ok && indexable([]byte(code)) {
+	if code, ok := l.filter(cairnv1.LookupAttribute_LOOKUP_ATTRIBUTE_ERROR_CODE); ok && indexable(code) {
 		return l.byIndex(day, attrErrorCode, code)
 	}
-	if name, ok := l.filter(cairnv1.LookupAttribute_LOOKUP_ATTRIBUTE_EVENT_NAME); ok && indexable([]byte(name)) {
+	if name, ok := l.filter(cairnv1.LookupAttribute_LOOKUP_ATTRIBUTE_EVENT_NAME); ok && indexable(name) {
 		return l.byIndex(day, attrEventName, name)
 	}
 	return l.bySummary(day)

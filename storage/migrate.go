@@ -84,7 +84,7 @@ func rebuildDerived(pdb *pebble.DB, logger *slog.Logger) error {
 			s, err = parseSummary(iter.Value())
 		}
 		for _, ix := range indexedAttrs {
-			if v := ix.field(&s); err == nil && indexable(v) {
+			if v := ix.ofSummary(&s); err == nil && indexable(v) {
 				key = appendIndexKey(key[:0], indexKey{attr: ix.attr, account: string(k.account), value: string(v), eventTime: k.eventTime, eventID: string(k.eventID)})
 				err = b.Set(key, k.region, nil)
 				pending++

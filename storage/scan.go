@@ -337,7 +337,7 @@ func (db *DB) scan(q ScanQuery, summaries bool, visit func(*scanCursor) (bool, e
 		}
 	}
 	c := &scanCursor{snap: snap, onSum: summaries}
-	if summaries && q.Prefilter != nil && q.Prefilter.EventNames != nil && !slices.ContainsFunc(q.Prefilter.EventNames, func(n string) bool { return !indexable([]byte(n)) }) {
+	if summaries && q.Prefilter != nil && q.Prefilter.EventNames != nil && !slices.ContainsFunc(q.Prefilter.EventNames, func(n string) bool { return !indexable(n) }) {
 		return scanByName(c, lower, upper, q, visit)
 	}
 	for _, r := range ranges {
@@ -463,10 +463,8 @@ func scanByName(c *scanCursor, lower, upper []byte, q ScanQuery, visit func(*sca
 					(q.From != 0 && k.eventTime < q.From) || (q.To != 0 && k.eventTime >= q.To) {
 					continue
 				}
-				c.primary = append(c.primary[:0], prefixEvent)
-				c.primary = appendString(appendDay(c.primary, k.day), string(k.account))
-				c.primary = appendString(c.primary, string(iter.Value()))
-				c.primary = append(appendTime(c.primary, k.eventTime), k.eventID...)
+				c.primary = appendEventKey(c.primary[:0], eventKey{account: string(k.account), region: string(iter.Value()),
+					eventTime: k.eventTime, eventID: string(k.eventID)})
 				if c.key, err = splitEventKey(c.primary); err != nil {
 					return fmt.Errorf("cannot scan events: %w", err)
 				}

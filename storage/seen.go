@@ -25,9 +25,18 @@ var (
 //
 // It is used only under the DB's applyMu.
 type seenDays struct {
-	seed maphash.Seed
-	days map[int32]map[uint64]struct{}
-	keys int
+	seed   maphash.Seed
+	seeded bool
+	days   map[int32]map[uint64]struct{}
+	keys   int
+	// pending are the hashes of the keys the current batch stores, added to
+	// their days' sets once it is committed.
+	pending []seenHash
+}
+
+type seenHash struct {
+	day int32
+	h   uint64
 }
 
 func (s *seenDays) hash(idKey []byte) uint64 { return maphash.Bytes(s.seed, idKey) }
@@ -38,8 +47,10 @@ func (s *seenDays) set(pdb *pebble.DB, day int32) (map[uint64]struct{}, error) {
 	if set, ok := s.days[day]; ok {
 		return set, nil
 	}
+	if !s.seeded {
+		s.seed, s.seeded = maphash.MakeSeed(), true
+	}
 	if s.days == nil {
-		s.seed = maphash.MakeSeed()
 		s.days = map[int32]map[uint64]struct{}{}
 	}
 	if len(s.days) >= seenMaxDays {
@@ -75,36 +86,50 @@ func (s *seenDays) set(pdb *pebble.DB, day int32) (map[uint64]struct{}, error) {
 	return set, nil
 }
 
-// add records idKey, stored on day, in the day's set if it is held.
-func (s *seenDays) add(day int32, idKey []byte) {
-	if set, ok := s.days[day]; ok {
-		set[s.hash(idKey)] = struct{}{}
-		s.keys++
+// commit adds the pending hashes of a committed batch to their days' sets,
+// where held.
+func (s *seenDays) commit() {
+	for _, p := range s.pending {
+		if set, ok := s.days[p.day]; ok {
+			set[p.h] = struct{}{}
+			s.keys++
+		}
 	}
+	s.pending = s.pending[:0]
 }
 
-// forget drops every set, after events were deleted.
+// forget drops every set, after events were deleted, and what a failed
+// batch left pending.
 func (s *seenDays) forget() {
-	s.days, s.keys = nil, 0
+	s.days, s.keys, s.pending = nil, 0, s.pending[:0]
 }
 
 // seen reports whether the eventID key idKey of an event of day is stored
-// already or was written earlier in the current batch.
+// already or was written earlier in the current batch. When it is not, the
+// caller stores the event and the key's hash is pending until the batch is
+// committed (seenDays.commit).
 func (db *DB) seen(idKey []byte, day int32, inBatch map[string]struct{}) (bool, error) {
 	if _, ok := inBatch[string(idKey)]; ok {
 		return true, nil
 	}
-	set, err := db.seenDays.set(db.pdb, day)
+	s := &db.seenDays
+	set, err := s.set(db.pdb, day)
 	if err != nil {
 		return false, err
 	}
+	var h uint64
 	if set != nil {
-		if _, ok := set[db.seenDays.hash(idKey)]; !ok {
+		h = s.hash(idKey)
+		if _, ok := set[h]; !ok {
+			s.pending = append(s.pending, seenHash{day, h})
 			return false, nil
 		}
 	}
 	_, closer, err := db.pdb.Get(idKey)
 	if errors.Is(err, pebble.ErrNotFound) {
+		if set != nil {
+			s.pending = append(s.pending, seenHash{day, h})
+		}
 		return false, nil
 	}
 	if err != nil {
