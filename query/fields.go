@@ -79,23 +79,7 @@ func (p *Plan) NeedsRecord() bool { return p.needsRecord }
 
 // AddFields is Add for an event given by its Fields. The plan must not need
 // the record (NeedsRecord); if it does, AddFields returns an ErrEval error.
-func (pa *Partial) AddFields(f *Fields) error {
-	if pa.err != nil {
-		return pa.err
-	}
-	if pa.plan.needsRecord {
-		pa.err = fmt.Errorf("%w: the query reads columns an event's fields do not hold", ErrEval)
-		return pa.err
-	}
-	pa.stats.Seen++
-	if pa.done {
-		return nil
-	}
-	c := &pa.c
-	c.fields = f
-	defer func() { c.fields = nil }()
-	return pa.addCurrent()
-}
+func (pa *Partial) AddFields(f *Fields) error { return pa.AddFieldsN(f, 1) }
 
 // weighable are the aggregates that give the same result for one event
 // added n times as for n equal events: count and count_if add n, the others
@@ -116,9 +100,12 @@ func (p *Plan) CountsOnly(columns ...string) bool {
 			allowed |= 1 << col.field
 		}
 	}
-	if p.fieldsRead&^allowed != 0 {
-		return false
-	}
+	return p.fieldsRead&^allowed == 0 && p.weighable()
+}
+
+// weighable reports whether every aggregate of the plan counts or ignores
+// repeats.
+func (p *Plan) weighable() bool {
 	for _, a := range p.aggs {
 		distinctSet := a.fn.always || (a.distinct && a.fn.distinct) // ignores repeats
 		if !distinctSet && !slices.Contains(weighable, a.name) {
@@ -128,27 +115,29 @@ func (p *Plan) CountsOnly(columns ...string) bool {
 	return true
 }
 
-// AddFieldsN is AddFields for n equal events; the plan must be CountsOnly
-// for the columns f holds.
+// AddFieldsN is AddFields for n equal events. For n above 1 the plan must
+// aggregate, with aggregates that count or ignore repeats (see CountsOnly);
+// if it does not, AddFieldsN returns an ErrEval error.
 func (pa *Partial) AddFieldsN(f *Fields, n int64) error {
-	if n == 1 {
-		return pa.AddFields(f)
+	switch {
+	case pa.err != nil:
+		return pa.err
+	case pa.plan.needsRecord:
+		pa.err = fmt.Errorf("%w: the query reads columns an event's fields do not hold", ErrEval)
+	case n < 1:
+		pa.err = fmt.Errorf("%w: %d events", ErrEval, n)
+	case n > 1 && !(pa.plan.agg && pa.plan.weighable()):
+		pa.err = fmt.Errorf("%w: the query's aggregates cannot take counted events", ErrEval)
 	}
 	if pa.err != nil {
 		return pa.err
 	}
-	if n < 1 {
-		pa.err = fmt.Errorf("%w: %d events", ErrEval, n)
-		return pa.err
+	pa.stats.Seen += n
+	if pa.done {
+		return nil
 	}
 	c := &pa.c
-	c.weight = n
-	defer func() { c.weight = 0 }()
-	before := pa.stats.Matched
-	err := pa.AddFields(f)
-	pa.stats.Seen += n - 1
-	if pa.stats.Matched > before {
-		pa.stats.Matched += n - 1
-	}
-	return err
+	c.fields, c.weight = f, n
+	defer func() { c.fields, c.weight = nil, 0 }()
+	return pa.addCurrent()
 }

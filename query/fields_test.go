@@ -135,6 +135,11 @@ func TestAddFieldsNEqualsRepeats(t *testing.T) {
 	if err := pa.AddFieldsN(&groups[0].f, 0); !errorsIs(err, ErrEval) {
 		t.Errorf("AddFieldsN(0) = %v, want ErrEval", err)
 	}
+	for _, q := range []string{`SELECT eventName, sum(1) FROM events GROUP BY 1`, `SELECT eventName FROM events`} {
+		if err := mustCompile(t, q).NewPartial().AddFieldsN(&groups[0].f, 2); !errorsIs(err, ErrEval) {
+			t.Errorf("%s: AddFieldsN(2) = %v, want ErrEval", q, err)
+		}
+	}
 }
 
 // partialRows merges one partial and renders its rows as JSON.

@@ -69,7 +69,7 @@ func (pa *Partial) addCurrent() error {
 		if !pa.match(p.where) {
 			return pa.err
 		}
-		pa.stats.Matched++
+		pa.stats.Matched += max(c.weight, 1)
 		if err := pa.acc.addGroup(c); err != nil {
 			pa.err = err
 			return err
@@ -95,7 +95,7 @@ func (pa *Partial) addCurrent() error {
 		}
 	}
 	if matched {
-		pa.stats.Matched++
+		pa.stats.Matched += max(c.weight, 1)
 	}
 	return nil
 }
