@@ -32,7 +32,7 @@ type agentProc struct {
 // startAgent starts cairn-agent with args plus --metrics-addr.
 func (pc *procCluster) startAgent(args ...string) *agentProc {
 	pc.t.Helper()
-	a := &agentProc{metrics: freeAddr(pc.t)}
+	a := &agentProc{metrics: FreeAddr(pc.t)}
 	a.cmd = exec.Command(filepath.Join(pc.bin, "cairn-agent"), append(args, "--metrics-addr", a.metrics)...)
 	a.cmd.Env = append(os.Environ(), "CAIRN_TOKEN=", "CAIRN_SERVER=")
 	a.cmd.Stdout, a.cmd.Stderr = &a.stdout, &a.stderr

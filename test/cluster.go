@@ -81,7 +81,7 @@ func NewCluster(t testing.TB, n int, opts ...Option) *Cluster {
 	}
 	var peers []node.Peer
 	for i := range n {
-		peers = append(peers, node.Peer{ID: nodeID(i), RaftAddr: freeAddr(t)})
+		peers = append(peers, node.Peer{ID: nodeID(i), RaftAddr: FreeAddr(t)})
 	}
 	for i := range n {
 		cfg := c.baseConfig(i, peers[i].RaftAddr)
@@ -103,7 +103,7 @@ func (c *Cluster) baseConfig(i int, raftAddr string) node.Config {
 	cfg := node.Config{
 		ID:       nodeID(i),
 		DataDir:  filepath.Join(c.dir, nodeID(i)),
-		GRPCAddr: freeAddr(c.t),
+		GRPCAddr: FreeAddr(c.t),
 		RaftAddr: raftAddr,
 		HTTPAddr: "",
 		Shards:   c.shards,
@@ -123,8 +123,8 @@ func (c *Cluster) baseConfig(i int, raftAddr string) node.Config {
 	return cfg
 }
 
-// freeAddr returns a loopback address with a port that was free a moment ago.
-func freeAddr(t testing.TB) string {
+// FreeAddr returns a loopback address with a port that was free a moment ago.
+func FreeAddr(t testing.TB) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -225,7 +225,7 @@ func (c *Cluster) Restart(i int) {
 func (c *Cluster) Join(via int) int {
 	c.t.Helper()
 	i := len(c.configs)
-	cfg := c.baseConfig(i, freeAddr(c.t))
+	cfg := c.baseConfig(i, FreeAddr(c.t))
 	cfg.Join = c.Node(via).GRPCAddr()
 	c.mu.Lock()
 	c.configs = append(c.configs, cfg)

@@ -70,7 +70,7 @@ func startProcCluster(t *testing.T, n int, extra ...string) *procCluster {
 	pc := &procCluster{t: t, bin: binaries(t), admin: NewTokenString()}
 	var boot []string
 	for i := range n {
-		p := &proc{id: nodeID(i), grpc: freeAddr(t), raft: freeAddr(t), http: freeAddr(t), dir: filepath.Join(t.TempDir(), nodeID(i))}
+		p := &proc{id: nodeID(i), grpc: FreeAddr(t), raft: FreeAddr(t), http: FreeAddr(t), dir: filepath.Join(t.TempDir(), nodeID(i))}
 		boot = append(boot, p.id+"="+p.raft)
 		pc.procs = append(pc.procs, p)
 	}
@@ -325,7 +325,7 @@ func TestProcessCluster(t *testing.T) {
 	}
 
 	// 6. A fourth node joins after the logs were compacted.
-	j := &proc{id: "n4", grpc: freeAddr(t), raft: freeAddr(t), http: freeAddr(t), dir: filepath.Join(t.TempDir(), "n4")}
+	j := &proc{id: "n4", grpc: FreeAddr(t), raft: FreeAddr(t), http: FreeAddr(t), dir: filepath.Join(t.TempDir(), "n4")}
 	j.args = append([]string{"--id", j.id, "--data-dir", j.dir, "--grpc-addr", j.grpc, "--raft-addr", j.raft, "--http-addr", j.http, "--join", pc.procs[1].grpc}, tuning...)
 	pc.procs = append(pc.procs, j)
 	pc.start(j)

@@ -8,7 +8,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -24,6 +23,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 
 	cairnv1 "github.com/cairn-lake/cairn/proto/cairn/v1"
+	"github.com/cairn-lake/cairn/test"
 )
 
 // labelKey marks every container, network and volume of a scenario, with the
@@ -126,7 +126,7 @@ func (c *cluster) create(n *dockerNode, label, boot string) {
 	c.t.Helper()
 	var lastErr error
 	for range 5 {
-		n.grpc, n.http = freeAddr(c.t), freeAddr(c.t)
+		n.grpc, n.http = test.FreeAddr(c.t), test.FreeAddr(c.t)
 		args := []string{"run", "-d", "--name", n.container, "--label", label, "--network", c.network,
 			"-p", n.grpc + ":" + fmt.Sprint(grpcPort), "-p", n.http + ":" + fmt.Sprint(httpPort),
 			"-v", n.volume + ":/data", image(),
@@ -149,17 +149,6 @@ func (c *cluster) create(n *dockerNode, label, boot string) {
 		}
 	}
 	c.t.Fatalf("cannot start %s: %v", n.id, lastErr)
-}
-
-// freeAddr returns a loopback address with a port that was free a moment ago.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("cannot find a free port: %v", err)
-	}
-	defer l.Close()
-	return l.Addr().String()
 }
 
 func randomHex(n int) string {

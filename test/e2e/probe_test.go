@@ -236,6 +236,24 @@ func (p *probe) ackTimes() []time.Time {
 	return append(acks, p.stop)
 }
 
+// waitAckAfter waits, up to timeout, until a batch issued after t is
+// acknowledged.
+func (p *probe) waitAckAfter(t time.Time, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		p.mu.Lock()
+		acked := slices.ContainsFunc(p.batches, func(b probeBatch) bool { return b.issued.After(t) && !b.acked.IsZero() })
+		p.mu.Unlock()
+		if acked {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("no probe batch issued after %s was acknowledged within %v", t.Format(time.TimeOnly), timeout)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 // longestGap is the longest time without an acknowledged batch (between
 // two acknowledgements, or from the start of the run to the first or from
 // the last to the end), and when it began.

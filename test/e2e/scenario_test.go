@@ -217,7 +217,11 @@ func runScenario(t *testing.T, name string, load time.Duration, faults func(s *s
 		}
 	}
 	s.step("agents done")
-	time.Sleep(2 * time.Second)
+	// The cluster still takes writes after the load: the probe's next batch
+	// is acknowledged.
+	if err := s.p.waitAckAfter(time.Now(), 30*time.Second); err != nil {
+		t.Error(err)
+	}
 	stop()
 
 	// 4. Checks and the summary.
