@@ -66,12 +66,7 @@ type auditIdentity struct {
 // happened: a failure here is reported to the caller as such, not as a
 // failure of the action.
 func (n *Node) audit(ctx context.Context, action string, req, resp proto.Message) error {
-	raw, err := auditEvent(ctx, n.callerIdentity(ctx), action, req, resp, nil, time.Now())
-	if err == nil {
-		err = n.storeAudit(ctx, raw)
-	}
-	if err != nil {
-		n.log.Error("cannot store audit event", "action", action, "err", err)
+	if err := n.recordAudit(ctx, action, req, resp, nil); err != nil {
 		// %v, not %w: the action must not be retried as if it had failed.
 		return fmt.Errorf("%s was applied, but its audit event could not be stored: %v", action, err)
 	}
@@ -82,16 +77,22 @@ func (n *Node) audit(ctx context.Context, action string, req, resp proto.Message
 // would have deleted stored events without --force (errorCode
 // "DestructiveChangeRefused"), so that attempts show in the trail as well as
 // changes. It returns refusal, the caller's answer; a failure to store the
-// event is logged.
+// event is only logged.
 func (n *Node) auditRefused(ctx context.Context, action string, req proto.Message, refusal error) error {
-	raw, err := auditEvent(ctx, n.callerIdentity(ctx), action, req, nil, refusal, time.Now())
+	_ = n.recordAudit(ctx, action, req, nil, refusal)
+	return refusal
+}
+
+// recordAudit builds and stores one audit event, and logs a failure.
+func (n *Node) recordAudit(ctx context.Context, action string, req, resp proto.Message, refusal error) error {
+	raw, err := auditEvent(ctx, n.callerIdentity(ctx), action, req, resp, refusal, time.Now())
 	if err == nil {
 		err = n.storeAudit(ctx, raw)
 	}
 	if err != nil {
-		n.log.Error("cannot store audit event of a refused call", "action", action, "err", err)
+		n.log.Error("cannot store audit event", "action", action, "refused", refusal != nil, "err", err)
 	}
-	return refusal
+	return err
 }
 
 // auditEvent builds the raw record; refusal, when not nil, gives its

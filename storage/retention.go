@@ -3,6 +3,7 @@ package storage
 import (
 	"fmt"
 	"math"
+	"slices"
 
 	cairnv1 "github.com/cairn-lake/cairn/proto/cairn/v1"
 )
@@ -29,6 +30,10 @@ const (
 // eventCategory counts as Management (CloudTrail wrote none before it
 // introduced categories, when every event was a management event).
 var Categories = []string{"Management", "Data", "Insight"}
+
+// cutoffCategories are the categories whose cutoffs stand for all: those a
+// policy may name and one it cannot.
+var cutoffCategories = append(slices.Clone(Categories), otherCategory)
 
 // EventCategory is the category retention counts an event with
 // eventCategory c in.
@@ -140,7 +145,7 @@ func (r *Retention) Effective(account, category string) *cairnv1.RetentionPolicy
 // events from hi on are kept whatever their category.
 func (r *Retention) bounds(account string) (lo, hi int64) {
 	lo, hi = math.MaxInt64, math.MinInt64
-	for _, c := range [...]string{"Management", "Data", "Insight", otherCategory} {
+	for _, c := range cutoffCategories {
 		cut := r.Cutoff(account, c)
 		lo, hi = min(lo, cut), max(hi, cut)
 	}
@@ -163,7 +168,7 @@ func (r *Retention) Shortens(after *Retention) bool {
 		}
 	}
 	for a := range accounts {
-		for _, c := range [...]string{"Management", "Data", "Insight", otherCategory} {
+		for _, c := range cutoffCategories {
 			if after.Cutoff(a, c) > r.Cutoff(a, c) {
 				return true
 			}
