@@ -96,12 +96,12 @@ func (db *DB) ApplyIngest(index uint64, events []*cairnv1.Event) ([]cairnv1.Even
 		inBatch[string(idKey)] = struct{}{}
 
 		iv := eventIDValue{region: e.Region, eventTime: e.EventTimeUnixNano}
-		key = appendEventKey(key[:0], ik.primaryKey(iv))
+		key = appendRecordKey(key[:0], e.Account, e.EventSource, e.EventName, e.Region, e.EventTimeUnixNano, e.EventId)
 		value = appendEventIDValue(value[:0], iv)
 		if err := errors.Join(b.Set(key, e.Raw, nil), b.Set(idKey, value, nil)); err != nil {
 			return nil, fmt.Errorf("cannot apply entry %d: event %d: %w", index, i, err)
 		}
-		if value, err = writeIndexes(b, value, key, e); err != nil {
+		if value, err = writeIndexes(b, value, e); err != nil {
 			return nil, fmt.Errorf("cannot apply entry %d: event %d: %w", index, i, err)
 		}
 		counts.addEvent(e)
@@ -133,11 +133,10 @@ func (db *DB) ApplyIngest(index uint64, events []*cairnv1.Event) ([]cairnv1.Even
 }
 
 // writeIndexes adds e's summary and lookup index entries to b, using buf as
-// scratch, and returns buf. primary is e's primary key. Entries are written in
-// a fixed order, so the batch is the same on every replica.
-func writeIndexes(b *pebble.Batch, buf, primary []byte, e *cairnv1.Event) ([]byte, error) {
-	buf = append(buf[:0], primary...)
-	buf[0] = prefixSummary
+// scratch, and returns buf. Entries are written in a fixed order, so the
+// batch is the same on every replica.
+func writeIndexes(b *pebble.Batch, buf []byte, e *cairnv1.Event) ([]byte, error) {
+	buf = appendSummaryKey(buf[:0], e.Account, e.Region, e.EventTimeUnixNano, e.EventId)
 	n := len(buf)
 	buf = appendSummary(buf, e)
 	if err := b.Set(buf[:n], buf[n:], nil); err != nil {

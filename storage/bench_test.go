@@ -60,6 +60,14 @@ func BenchmarkApplyIngestVariants(b *testing.B) {
 			return p
 		}
 	}
+	bottom := func(p *sstable.CompressionProfile) func(int) *sstable.CompressionProfile {
+		return func(level int) *sstable.CompressionProfile {
+			if level == 6 {
+				return p
+			}
+			return sstable.ZstdCompression
+		}
+	}
 	for _, v := range []struct {
 		name string
 		tune func(*pebble.Options)
@@ -74,6 +82,11 @@ func BenchmarkApplyIngestVariants(b *testing.B) {
 		{"zstd3-128K", setLevels(128<<10, uniform(sstable.ZstdCompression))},
 		{"zstd3-256K", setLevels(256<<10, uniform(sstable.ZstdCompression))},
 		{"L0fastest-zstd3-128K", setLevels(128<<10, fastL0(sstable.ZstdCompression))},
+		{"zstd5-128K", setLevels(128<<10, uniform(zstdAt(5)))},
+		{"zstd7-128K", setLevels(128<<10, uniform(zstdAt(7)))},
+		{"zstd3-L6zstd7-128K", setLevels(128<<10, bottom(zstdAt(7)))},
+		{"zstd3-L6zstd7-256K", setLevels(256<<10, bottom(zstdAt(7)))},
+		{"zstd3-L6zstd9-256K", setLevels(256<<10, bottom(zstdAt(9)))},
 		{"valsep-256-depth10", valueSeparation(256, 10)},
 		{"valsep-256-depth50", valueSeparation(256, 50)},
 	} {
@@ -131,20 +144,36 @@ func benchmarkApplyIngest(b *testing.B, opts Options) {
 	if cpuEnd, ok := processCPU(); ok && cpuOK {
 		b.ReportMetric(float64((cpuEnd-cpuStart-genCPU).Microseconds())/float64(events), "cpu-µs/event")
 	}
-	used, err := db.DiskUsage()
-	if err != nil {
-		b.Fatal(err)
-	}
 	if db.EventCount() != uint64(events) {
 		b.Fatalf("stored %d events, applied %d", db.EventCount(), events)
 	}
-	b.ReportMetric(float64(used)/float64(events), "disk-B/event")
+	reportKeyspaces(b, db, events)
 	b.ReportMetric(float64(rawBytes)/float64(events), "raw-B/event")
+}
+
+func reportKeyspaces(b *testing.B, db *DB, events int) {
+	used, _ := db.DiskUsage()
+	b.ReportMetric(float64(used)/float64(events), "disk-B/event")
+	if tables, err := db.pdb.SSTables(pebble.WithProperties()); err == nil {
+		var filter, index, data, nt uint64
+		for _, lvl := range tables {
+			for _, t := range lvl {
+				filter += t.Properties.FilterSize
+				index += t.Properties.IndexSize
+				data += t.Properties.DataSize
+				nt++
+			}
+		}
+		b.ReportMetric(float64(filter)/float64(events), "filter-B/event")
+		b.ReportMetric(float64(index)/float64(events), "idxblk-B/event")
+		b.ReportMetric(float64(data)/float64(events), "data-B/event")
+		b.ReportMetric(float64(nt), "tables")
+	}
 	for _, ks := range []struct {
 		name         string
 		lower, upper byte
 	}{
-		{"event", prefixEvent, prefixSummary}, {"summary", prefixSummary, prefixSummary + 1},
+		{"summary", prefixSummary, prefixSummary + 1}, {"record", prefixRecord, prefixRecord + 1},
 		{"eventID", prefixEventID, prefixIndex}, {"index", prefixIndex, prefixCounts}, {"counts", prefixCounts, prefixCounts + 1},
 	} {
 		n, err := db.pdb.EstimateDiskUsage([]byte{ks.lower}, []byte{ks.upper})
@@ -235,4 +264,11 @@ func BenchmarkRetentionCut(b *testing.B) {
 		b.ReportMetric(float64(before)/(1<<20), "MiB-before")
 		b.ReportMetric(float64(after)/(1<<20), "MiB-after")
 	}
+}
+
+func zstdAt(level uint8) *sstable.CompressionProfile {
+	p := *sstable.ZstdCompression
+	p.DataBlocks.Level = level
+	p.ValueBlocks.Level = level
+	return &p
 }

@@ -11,11 +11,11 @@ import (
 
 // dayPrefixes are the keyspaces whose keys begin with their day: everything
 // stored for an event. A retention cut deletes from all of them.
-var dayPrefixes = []byte{prefixEvent, prefixSummary, prefixEventID, prefixIndex + byte(attrEventName), prefixIndex + byte(attrErrorCode), prefixCounts}
+var dayPrefixes = []byte{prefixSummary, prefixRecord, prefixEventID, prefixIndex + byte(attrEventName), prefixIndex + byte(attrErrorCode), prefixCounts}
 
 // dayAccountPrefixes are the dayPrefixes whose keys begin day | account 0x00:
 // all but the eventID and lookup indexes.
-var dayAccountPrefixes = []byte{prefixEvent, prefixSummary, prefixCounts}
+var dayAccountPrefixes = []byte{prefixSummary, prefixRecord, prefixCounts}
 
 // CutStats count what a retention cut deleted.
 type CutStats struct {
@@ -247,11 +247,8 @@ func (c *cutter) someOfDay(day int32, account string) error {
 	if err != nil {
 		return err
 	}
-	var primary []byte
 	for valid := iter.First(); valid; valid = iter.Next() {
-		primary = append(primary[:0], iter.Key()...)
-		primary[0] = prefixEvent
-		k, err := splitEventKey(primary)
+		k, err := splitEventKey(iter.Key())
 		if err != nil {
 			return errors.Join(err, iter.Close())
 		}
@@ -266,21 +263,20 @@ func (c *cutter) someOfDay(day int32, account string) error {
 		if !c.r.Expired(account, string(s.category), k.eventTime) {
 			continue
 		}
-		if err := c.deleteEvent(primary, &k, &s); err != nil {
+		if err := c.deleteEvent(iter.Key(), &k, &s); err != nil {
 			return errors.Join(err, iter.Close())
 		}
 	}
 	return errors.Join(iter.Error(), iter.Close())
 }
 
-// deleteEvent deletes one event's primary, summary, eventID and index
-// entries.
-func (c *cutter) deleteEvent(primary []byte, k *eventKeyBytes, s *summary) error {
-	if err := c.b.Delete(primary, nil); err != nil {
+// deleteEvent deletes one event's summary (at sumKey), record, eventID and
+// index entries.
+func (c *cutter) deleteEvent(sumKey []byte, k *eventKeyBytes, s *summary) error {
+	if err := c.b.Delete(sumKey, nil); err != nil {
 		return err
 	}
-	c.key = append(c.key[:0], primary...)
-	c.key[0] = prefixSummary
+	c.key = appendRecordKey(c.key[:0], k.account, s.eventSource, s.eventName, k.region, k.eventTime, k.eventID)
 	if err := c.b.Delete(c.key, nil); err != nil {
 		return err
 	}

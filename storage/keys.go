@@ -27,13 +27,23 @@ package storage
 //	     0x00 0x01                                            → applied index
 //	     0x00 0x02                                            → event count
 //	     0x00 0x03                                            → key layout version
-//	0x10 event (primary): one per stored event.
-//	     0x10 | day | account 0x00 | region 0x00 | eventTime uint64 | eventID
-//	                                                          → raw record bytes, as received
+//	0x10 retired: the raw records of layouts 0 and 1, keyed like the
+//	     summaries. Open moves them to 0x12 (see migrateRecords); nothing else
+//	     reads or writes it.
 //	0x11 summary: one per stored event, the lookup attributes without the raw
-//	     bytes, so lookups filter without reading or parsing records.
+//	     bytes, so lookups filter without reading or parsing records. Its key
+//	     is the event's key: the order of lookups and time-ordered scans.
 //	     0x11 | day | account 0x00 | region 0x00 | eventTime uint64 | eventID
 //	                                                          → summary (see appendSummary)
+//	0x12 record: one per stored event.
+//	     0x12 | day | account 0x00 | eventSource | eventName | region 0x00 |
+//	     eventTime uint64 | eventID                           → raw record bytes, as received
+//	     eventSource and eventName are uvarint length | bytes. Records of
+//	     the same API call sit together, so a block holds records of one
+//	     shape, and zstd finds more to share: 199 instead of 246 bytes per
+//	     record on the generated load (BenchmarkApplyIngest). The record key
+//	     is the summary key plus the summary's eventSource and eventName, so
+//	     every reader that has the summary has the record key.
 //	0x20 retired: the eventID index of earlier versions, keyed
 //	     day | account 0x00 | eventID. Open rewrites it into 0x21 (see
 //	     migrateEventIDIndex); nothing else reads or writes it.
@@ -70,8 +80,8 @@ package storage
 // days' key ranges, old days become immutable sstables, and retention deletes
 // with one DeleteRange per keyspace: a whole day is [prefix|day,
 // prefix|day+1), one account's day is [prefix|day|account 0x00,
-// prefix|day|account 0x01) in the keyspaces led by day and account (event,
-// summary, counts). The entries of one account's day in the eventID and
+// prefix|day|account 0x01) in the keyspaces led by day and account (summary,
+// record, counts). The entries of one account's day in the eventID and
 // lookup indexes are deleted one by one, unless the whole day goes.
 //
 // The dedup identity of an event is its eventID index key: (day, eventID,
@@ -94,10 +104,12 @@ import (
 // Keyspace prefixes. See the layout above.
 const (
 	prefixMeta    byte = 0x00
-	prefixEvent   byte = 0x10
 	prefixSummary byte = 0x11
+	prefixRecord  byte = 0x12
 	prefixEventID byte = 0x21
-	// prefixRetiredEventID is the eventID index of earlier versions.
+	// prefixRetiredRecord and prefixRetiredEventID are the records and
+	// the eventID index of earlier versions.
+	prefixRetiredRecord  byte = 0x10
 	prefixRetiredEventID byte = 0x20
 	prefixIndex          byte = 0x30 // + Attr
 	prefixCounts         byte = 0x40
@@ -114,8 +126,8 @@ var (
 
 // Keyspace bounds for iterators.
 var (
-	eventKeyspace   = []byte{prefixEvent}
 	summaryKeyspace = []byte{prefixSummary}
+	recordKeyspace  = []byte{prefixRecord}
 	eventIDKeyspace = []byte{prefixEventID}
 	// [allKeysLower, allKeysUpper) holds every key the package writes.
 	allKeysLower = []byte{prefixMeta}
@@ -150,8 +162,8 @@ func keyUpperBound(prefix []byte) []byte {
 	return nil
 }
 
-// eventKey is the primary key of one stored event. Its day is derived from
-// eventTime.
+// eventKey is the key of one stored event, which its summary is stored
+// under. Its day is derived from eventTime.
 type eventKey struct {
 	account   string
 	region    string
@@ -159,17 +171,31 @@ type eventKey struct {
 	eventID   string
 }
 
-// appendEventKey appends 0x10 | day | account 0x00 | region 0x00 | eventTime | eventID.
-func appendEventKey(dst []byte, k eventKey) []byte {
-	dst = append(dst, prefixEvent)
-	dst = appendDay(dst, dayOf(k.eventTime))
-	dst = appendString(dst, k.account)
-	dst = appendString(dst, k.region)
-	dst = appendTime(dst, k.eventTime)
-	return append(dst, k.eventID...)
+// appendSummaryKey appends 0x11 | day | account 0x00 | region 0x00 | eventTime | eventID.
+func appendSummaryKey[T string | []byte](dst []byte, account, region T, eventTime int64, eventID T) []byte {
+	dst = append(dst, prefixSummary)
+	dst = appendDay(dst, dayOf(eventTime))
+	dst = appendString(dst, account)
+	dst = appendString(dst, region)
+	dst = appendTime(dst, eventTime)
+	return append(dst, eventID...)
 }
 
-// parseEventKey parses a whole key built by appendEventKey.
+// appendRecordKey appends 0x12 | day | account 0x00 | eventSource |
+// eventName | region 0x00 | eventTime | eventID, the strings in the middle as
+// uvarint length | bytes.
+func appendRecordKey[T string | []byte](dst []byte, account, source, name, region T, eventTime int64, eventID T) []byte {
+	dst = append(dst, prefixRecord)
+	dst = appendDay(dst, dayOf(eventTime))
+	dst = appendString(dst, account)
+	dst = appendLenString(dst, source)
+	dst = appendLenString(dst, name)
+	dst = appendString(dst, region)
+	dst = appendTime(dst, eventTime)
+	return append(dst, eventID...)
+}
+
+// parseEventKey parses a whole summary key.
 func parseEventKey(src []byte) (eventKey, error) {
 	b, err := splitEventKey(src)
 	if err != nil {
@@ -185,11 +211,11 @@ type eventKeyBytes struct {
 	eventID         []byte
 }
 
-// splitEventKey parses a whole key built by appendEventKey without copying.
-// It also parses summary keys, which are event keys under another prefix.
+// splitEventKey parses a whole summary key, or a record key of earlier
+// layouts (which had the same fields), without copying.
 func splitEventKey(src []byte) (eventKeyBytes, error) {
 	var k eventKeyBytes
-	if len(src) < 1 || (src[0] != prefixEvent && src[0] != prefixSummary) {
+	if len(src) < 1 || (src[0] != prefixSummary && src[0] != prefixRetiredRecord) {
 		return k, fmt.Errorf("cannot parse event key %q: %w", src, errBadKey)
 	}
 	day, rest, err := parseDay(src[1:])
@@ -199,17 +225,45 @@ func splitEventKey(src []byte) (eventKeyBytes, error) {
 	if k.account, rest, err = parseBytes(rest); err != nil {
 		return k, fmt.Errorf("cannot parse event key %q: %w", src, err)
 	}
+	return k, k.splitTail(src, day, rest)
+}
+
+// splitTail parses the region 0x00 | eventTime | eventID that end the
+// summary and record keys into k. src is the whole key, for errors.
+func (k *eventKeyBytes) splitTail(src []byte, day int32, rest []byte) error {
+	var err error
 	if k.region, rest, err = parseBytes(rest); err != nil {
-		return k, fmt.Errorf("cannot parse event key %q: %w", src, err)
+		return fmt.Errorf("cannot parse event key %q: %w", src, err)
 	}
 	if k.eventTime, rest, err = parseTime(rest); err != nil {
-		return k, fmt.Errorf("cannot parse event key %q: %w", src, err)
+		return fmt.Errorf("cannot parse event key %q: %w", src, err)
 	}
 	if dayOf(k.eventTime) != day {
-		return k, fmt.Errorf("cannot parse event key %q: day does not match eventTime: %w", src, errBadKey)
+		return fmt.Errorf("cannot parse event key %q: day does not match eventTime: %w", src, errBadKey)
 	}
 	k.eventID = rest
-	return k, nil
+	return nil
+}
+
+// splitRecordKey parses a whole record key without copying.
+func splitRecordKey(src []byte) (k eventKeyBytes, source, name []byte, err error) {
+	if len(src) < 1 || src[0] != prefixRecord {
+		return k, nil, nil, fmt.Errorf("cannot parse record key %q: %w", src, errBadKey)
+	}
+	day, rest, err := parseDay(src[1:])
+	if err == nil {
+		k.account, rest, err = parseBytes(rest)
+	}
+	if err == nil {
+		source, rest, err = parseLenBytes(rest)
+	}
+	if err == nil {
+		name, rest, err = parseLenBytes(rest)
+	}
+	if err != nil {
+		return k, nil, nil, fmt.Errorf("cannot parse record key %q: %w", src, err)
+	}
+	return k, source, name, k.splitTail(src, day, rest)
 }
 
 // eventIDKey is the key of the eventID index: the dedup identity of an event.
@@ -285,9 +339,10 @@ func parseEventIDValue(src []byte) (eventIDValue, error) {
 	return v, nil
 }
 
-// primaryKey returns the event key that the index entry (k, v) points to.
-func (k eventIDKey) primaryKey(v eventIDValue) eventKey {
-	return eventKey{account: k.account, region: v.region, eventTime: v.eventTime, eventID: k.eventID}
+// summaryKey appends the summary key of the event the index entry (k, v)
+// points to.
+func (k eventIDKey) appendSummaryKey(dst []byte, v eventIDValue) []byte {
+	return appendSummaryKey(dst, k.account, v.region, v.eventTime, k.eventID)
 }
 
 // attr names a lookup index; its keyspace is prefixIndex+attr. Only the
@@ -434,7 +489,7 @@ func parseTime(src []byte) (t int64, rest []byte, err error) {
 }
 
 // appendString appends s and its 0x00 terminator. s must not contain 0x00.
-func appendString(dst []byte, s string) []byte {
+func appendString[T string | []byte](dst []byte, s T) []byte {
 	dst = append(dst, s...)
 	return append(dst, 0)
 }
@@ -541,7 +596,7 @@ func (s *summary) hasResource(field int, v string) bool {
 	return false
 }
 
-func appendLenString(dst []byte, s string) []byte {
+func appendLenString[T string | []byte](dst []byte, s T) []byte {
 	dst = binary.AppendUvarint(dst, uint64(len(s)))
 	return append(dst, s...)
 }

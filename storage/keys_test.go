@@ -43,18 +43,35 @@ func TestEventKeyRoundTrip(t *testing.T) {
 		{account: "a", region: "r", eventTime: math.MaxInt64, eventID: "max"},
 		{account: "ünïcode", region: "ap-southeast-2", eventTime: nanosPerDay, eventID: "id\xff\x01"},
 	} {
-		key := appendEventKey([]byte("prefix"), k)
+		key := appendSummaryKey([]byte("prefix"), k.account, k.region, k.eventTime, k.eventID)
 		if !bytes.HasPrefix(key, []byte("prefix")) {
-			t.Fatalf("appendEventKey(%+v) did not append: %q", k, key)
+			t.Fatalf("appendSummaryKey(%+v) did not append: %q", k, key)
 		}
 		got, err := parseEventKey(key[len("prefix"):])
 		if err != nil {
-			t.Fatalf("parseEventKey(appendEventKey(%+v)): %v", k, err)
+			t.Fatalf("parseEventKey(appendSummaryKey(%+v)): %v", k, err)
 		}
 		if got != k {
 			t.Errorf("round trip of %+v gave %+v", k, got)
 		}
+
+		for _, api := range [][2]string{{"s3.amazonaws.com", "GetObject"}, {"", ""}, {"a\x00b", "\xff"}} {
+			key := appendRecordKey([]byte("prefix"), k.account, api[0], api[1], k.region, k.eventTime, k.eventID)
+			kb, source, name, err := splitRecordKey(key[len("prefix"):])
+			if err != nil {
+				t.Fatalf("splitRecordKey(appendRecordKey(%+v, %q)): %v", k, api, err)
+			}
+			got := eventKey{account: string(kb.account), region: string(kb.region), eventTime: kb.eventTime, eventID: string(kb.eventID)}
+			if got != k || string(source) != api[0] || string(name) != api[1] {
+				t.Errorf("round trip of %+v, %q gave %+v, %q, %q", k, api, got, source, name)
+			}
+		}
 	}
+}
+
+// summaryKey is the summary key of k.
+func summaryKey(k eventKey) []byte {
+	return appendSummaryKey(nil, k.account, k.region, k.eventTime, k.eventID)
 }
 
 func TestEventIDKeyRoundTrip(t *testing.T) {
@@ -99,16 +116,16 @@ func TestUint64RoundTrip(t *testing.T) {
 	}
 }
 
-// The index entry of an event must lead back to the event's primary key.
-func TestEventIDKeyLeadsToPrimaryKey(t *testing.T) {
+// The index entry of an event must lead back to the event's summary key.
+func TestEventIDKeyLeadsToSummaryKey(t *testing.T) {
 	want := eventKey{account: "123456789012", region: "us-west-2", eventTime: day0.UnixNano() + 12345, eventID: "e-1"}
 	ik := eventIDKey{day: dayOf(want.eventTime), account: want.account, eventID: want.eventID}
 	v, err := parseEventIDValue(appendEventIDValue(nil, eventIDValue{region: want.region, eventTime: want.eventTime}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := ik.primaryKey(v); got != want {
-		t.Errorf("primaryKey = %+v, want %+v", got, want)
+	if got := ik.appendSummaryKey(nil, v); !bytes.Equal(got, summaryKey(want)) {
+		t.Errorf("summary key = %q, want that of %+v", got, want)
 	}
 }
 
@@ -143,7 +160,7 @@ func TestEventKeyOrderIsLogicalOrder(t *testing.T) {
 	for i := 0; i+1 < len(keys); i++ {
 		a, b := keys[i], keys[i+1]
 		want := logical(a, b)
-		got := bytes.Compare(appendEventKey(nil, a), appendEventKey(nil, b))
+		got := bytes.Compare(summaryKey(a), summaryKey(b))
 		if got != want {
 			t.Fatalf("bytes.Compare(%+v, %+v) = %d, logical order says %d", a, b, got, want)
 		}
@@ -151,7 +168,7 @@ func TestEventKeyOrderIsLogicalOrder(t *testing.T) {
 	// And sorting by bytes gives the logical order.
 	byBytes := slices.Clone(keys)
 	slices.SortFunc(byBytes, func(a, b eventKey) int {
-		return bytes.Compare(appendEventKey(nil, a), appendEventKey(nil, b))
+		return bytes.Compare(summaryKey(a), summaryKey(b))
 	})
 	if !slices.IsSortedFunc(byBytes, logical) {
 		t.Error("keys sorted by bytes are not in logical order")
@@ -178,24 +195,27 @@ func TestEventIDKeyOrderIsLogicalOrder(t *testing.T) {
 }
 
 func TestKeyspacesAreDisjointAndBounded(t *testing.T) {
-	ek := appendEventKey(nil, eventKey{account: "\xff\xff", region: "\xff", eventTime: math.MaxInt64, eventID: "\xff\xff\xff"})
+	sk := summaryKey(eventKey{account: "\xff\xff", region: "\xff", eventTime: math.MaxInt64, eventID: "\xff\xff\xff"})
+	rk := appendRecordKey(nil, "\xff\xff", "\xff", "\xff", "\xff", math.MaxInt64, "\xff\xff\xff")
 	ik := appendEventIDKey(nil, eventIDKey{day: math.MaxInt32, account: "\xff", eventID: "\xff\xff"})
 	for _, tc := range []struct {
 		key, lower, upper []byte
 	}{
 		{appliedIndexKey, allKeysLower, keyUpperBound([]byte{prefixMeta})},
 		{eventCountKey, allKeysLower, keyUpperBound([]byte{prefixMeta})},
-		{ek, eventKeyspace, keyUpperBound(eventKeyspace)},
+		{sk, summaryKeyspace, keyUpperBound(summaryKeyspace)},
+		{rk, recordKeyspace, keyUpperBound(recordKeyspace)},
 		{ik, eventIDKeyspace, keyUpperBound(eventIDKeyspace)},
-		{ek, allKeysLower, allKeysUpper},
+		{sk, allKeysLower, allKeysUpper},
+		{rk, allKeysLower, allKeysUpper},
 		{ik, allKeysLower, allKeysUpper},
 	} {
 		if bytes.Compare(tc.key, tc.lower) < 0 || bytes.Compare(tc.key, tc.upper) >= 0 {
 			t.Errorf("key %x is outside [%x, %x)", tc.key, tc.lower, tc.upper)
 		}
 	}
-	if bytes.Compare(keyUpperBound(eventKeyspace), eventIDKeyspace) > 0 {
-		t.Error("event keyspace overlaps the eventID keyspace")
+	if bytes.Compare(keyUpperBound(summaryKeyspace), recordKeyspace) > 0 || bytes.Compare(keyUpperBound(recordKeyspace), eventIDKeyspace) > 0 {
+		t.Error("the summary, record and eventID keyspaces overlap")
 	}
 }
 
@@ -214,7 +234,9 @@ func TestKeyUpperBound(t *testing.T) {
 }
 
 func TestParseRejectsMalformedKeys(t *testing.T) {
-	good := appendEventKey(nil, eventKey{account: "a", region: "r", eventTime: 5, eventID: "e"})
+	good := summaryKey(eventKey{account: "a", region: "r", eventTime: 5, eventID: "e"})
+	record := appendRecordKey(nil, "a", "s", "n", "r", 5, "e")
+	parseRecord := func(src []byte) error { _, _, _, err := splitRecordKey(src); return err }
 	wrongDay := slices.Clone(good)
 	wrongDay[4]++ // day field no longer matches eventTime
 	parseEvent := func(src []byte) error { _, err := parseEventKey(src); return err }
@@ -234,6 +256,11 @@ func TestParseRejectsMalformedKeys(t *testing.T) {
 		"empty eventID key":         {parseIndex, nil},
 		"eventID key without day":   {parseIndex, []byte{prefixEventID}},
 		"eventID key without term.": {parseIndex, appendEventIDKey(nil, eventIDKey{account: "a", eventID: "e"})[:6]},
+		"summary key as record key": {parseRecord, good},
+		"record key as summary key": {parseEvent, record},
+		"record key, short source":  {parseRecord, record[:8]},
+		"record key, short name":    {parseRecord, record[:10]},
+		"record key, short time":    {parseRecord, record[:len(record)-5]},
 	} {
 		if err := tc.parse(tc.src); !errors.Is(err, errBadKey) {
 			t.Errorf("%s: parse(%x) error = %v, want errBadKey", name, tc.src, err)

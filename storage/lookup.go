@@ -64,6 +64,10 @@ type Found struct {
 	Cursor
 	Region string
 	Raw    []byte
+
+	// source and name are the event's eventSource and eventName, which
+	// its record key holds.
+	source, name string
 }
 
 // LookupStats describe the work of one lookup.
@@ -126,8 +130,8 @@ func (db *DB) Lookup(q LookupQuery) ([]Found, LookupStats, error) {
 		found[i] = heap.Pop(&l.top).(Found)
 	}
 	for i := range found {
-		key := appendEventKey(nil, eventKey{account: found[i].Account, region: found[i].Region, eventTime: found[i].Time, eventID: found[i].EventID})
-		raw, err := getCopy(snap, key)
+		f := &found[i]
+		raw, err := getCopy(snap, appendRecordKey(nil, f.Account, f.source, f.name, f.Region, f.Time, f.EventID))
 		if err != nil {
 			return nil, stats, fmt.Errorf("cannot look up events: read %s/%s: %w", found[i].Account, found[i].EventID, err)
 		}
@@ -198,9 +202,7 @@ func (l *lookup) consider(c Cursor, region string, sum []byte) error {
 		return nil // not better than the worst kept
 	}
 	if sum == nil {
-		key := appendEventKey(nil, eventKey{account: c.Account, region: region, eventTime: c.Time, eventID: c.EventID})
-		key[0] = prefixSummary
-		v, err := getCopy(l.snap, key)
+		v, err := getCopy(l.snap, appendSummaryKey(nil, c.Account, region, c.Time, c.EventID))
 		if err != nil {
 			return fmt.Errorf("summary of %s/%s: %w", c.Account, c.EventID, err)
 		}
@@ -216,7 +218,7 @@ func (l *lookup) consider(c Cursor, region string, sum []byte) error {
 	if l.q.Retention != nil && l.q.Retention.Expired(c.Account, string(s.category), c.Time) {
 		return nil
 	}
-	heap.Push(&l.top, Found{Cursor: c, Region: region})
+	heap.Push(&l.top, Found{Cursor: c, Region: region, source: string(s.eventSource), name: string(s.eventName)})
 	if len(l.top) > l.q.Limit {
 		heap.Pop(&l.top)
 	}
@@ -316,12 +318,9 @@ func (l *lookup) bySummary(day int32) error {
 	if err != nil {
 		return err
 	}
-	var primary []byte
 	for _, account := range accounts {
 		err := l.walkBack(appendString(appendDay([]byte{prefixSummary}, day), account), func(key, value []byte) error {
-			primary = append(primary[:0], key...)
-			primary[0] = prefixEvent // a summary key is the primary key under another prefix
-			k, err := parseEventKey(primary)
+			k, err := parseEventKey(key)
 			if err != nil {
 				return err
 			}

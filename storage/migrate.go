@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -18,8 +19,9 @@ const migrateBatchEntries = 50_000
 //	0: the eventID index keyed day | account | eventID (0x20), the errorCode
 //	   index keyed day | account | value | eventTime | eventID, no eventName
 //	   index, no counts.
-//	1: the layout of keys.go.
-const layoutVersion = 1
+//	1: records keyed like the summaries (0x10).
+//	2: the layout of keys.go: records keyed by API call (0x12).
+const layoutVersion = 2
 
 // upgradeLayout brings a DB written by an earlier version to layoutVersion
 // and records it. Every step is deterministic, so the replicas of a shard,
@@ -35,11 +37,16 @@ func upgradeLayout(pdb *pebble.DB, logger *slog.Logger) error {
 	case v > layoutVersion:
 		return fmt.Errorf("the DB has key layout %d, newer than this version of Cairn knows (%d)", v, layoutVersion)
 	}
-	if err := migrateEventIDIndex(pdb, logger); err != nil {
-		return err
+	if v < 1 {
+		if err := moveRetired(pdb, logger, "eventID index entries", prefixRetiredEventID, rekeyEventID); err != nil {
+			return err
+		}
+		if err := rebuildDerived(pdb, logger); err != nil {
+			return fmt.Errorf("cannot build the lookup indexes and counts: %w", err)
+		}
 	}
-	if err := rebuildDerived(pdb, logger); err != nil {
-		return fmt.Errorf("cannot build the lookup indexes and counts: %w", err)
+	if err := moveRetired(pdb, logger, "records", prefixRetiredRecord, rekeyRecord); err != nil {
+		return err
 	}
 	b := pdb.NewBatch()
 	defer b.Close()
@@ -118,63 +125,102 @@ func rebuildDerived(pdb *pebble.DB, logger *slog.Logger) error {
 	return nil
 }
 
-// migrateEventIDIndex rewrites an eventID index of earlier versions (0x20 |
-// day | account 0x00 | eventID) into the current layout (0x21 | day |
-// eventID 0x00 | account), keeping the values. Each batch writes some new
-// entries and deletes the old ones atomically, so an interrupted migration
-// resumes where it stopped. Every replica of a shard holds the same entries
-// and rewrites them the same way, so the replicas stay equal.
-func migrateEventIDIndex(pdb *pebble.DB, logger *slog.Logger) error {
-	retired := []byte{prefixRetiredEventID}
+// rekey returns the current key of the entry (old, value) of a retired
+// keyspace, appended to dst. sums is an iterator over the summaries, for
+// the keys that need them; calls come in the order of the old keys.
+type rekey func(dst, old, value []byte, sums *pebble.Iterator) ([]byte, error)
+
+// rekeyEventID maps an eventID index entry of layout 0 (0x20 | day |
+// account 0x00 | eventID) to the current layout (0x21 | day | eventID 0x00 |
+// account).
+func rekeyEventID(dst, old, _ []byte, _ *pebble.Iterator) ([]byte, error) {
+	day, rest, err := parseDay(old[1:])
+	var account []byte
+	if err == nil {
+		account, rest, err = parseBytes(rest)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("cannot parse retired eventID key %q: %w", old, err)
+	}
+	return appendEventIDKey(dst, eventIDKey{day: day, account: string(account), eventID: string(rest)}), nil
+}
+
+// rekeyRecord maps a record of layouts 0 and 1, keyed like its summary
+// (0x10 | day | account 0x00 | region 0x00 | eventTime | eventID), to its
+// record key, with the eventSource and eventName of its summary. Records and
+// summaries share their order, so sums only seeks forward.
+func rekeyRecord(dst, old, _ []byte, sums *pebble.Iterator) ([]byte, error) {
+	k, err := splitEventKey(old)
+	if err != nil {
+		return nil, err
+	}
+	sumKey := append(dst, old...)
+	sumKey[len(dst)] = prefixSummary
+	if !sums.SeekGE(sumKey) || !bytes.Equal(sums.Key(), sumKey) {
+		return nil, fmt.Errorf("cannot move record %q: no summary: %w", old, errors.Join(ErrNotFound, sums.Error()))
+	}
+	s, err := parseSummary(sums.Value())
+	if err != nil {
+		return nil, fmt.Errorf("cannot move record %q: %w", old, err)
+	}
+	return appendRecordKey(dst, k.account, s.eventSource, s.eventName, k.region, k.eventTime, k.eventID), nil
+}
+
+// moveRetired rewrites every entry of a retired keyspace under its current
+// key, keeping its value. Each batch writes some new entries and deletes
+// the old ones atomically, so an interrupted move resumes where it stopped.
+// Every replica of a shard holds the same entries and rewrites them the
+// same way, so the replicas stay equal.
+func moveRetired(pdb *pebble.DB, logger *slog.Logger, what string, retired byte, rekey rekey) error {
 	var moved int
 	for {
-		n, err := migrateEventIDBatch(pdb, retired)
+		n, err := moveRetiredBatch(pdb, retired, rekey)
 		if err != nil {
-			return fmt.Errorf("cannot migrate the eventID index: %w", err)
+			return fmt.Errorf("cannot move %s to the current key layout: %w", what, err)
 		}
 		if n == 0 {
 			break
 		}
 		moved += n
-		logger.Info("migrating the eventID index to its current layout", "entries_moved", moved)
+		logger.Info("moving "+what+" to the current key layout", "moved", moved)
 	}
 	if moved == 0 {
 		return nil
 	}
 	if err := pdb.Flush(); err != nil {
-		return fmt.Errorf("cannot migrate the eventID index: %w", err)
+		return fmt.Errorf("cannot move %s to the current key layout: %w", what, err)
 	}
 	return nil
 }
 
-// migrateEventIDBatch moves up to migrateBatchEntries entries and returns
-// how many it moved.
-func migrateEventIDBatch(pdb *pebble.DB, retired []byte) (int, error) {
-	iter, err := pdb.NewIter(&pebble.IterOptions{LowerBound: retired, UpperBound: keyUpperBound(retired)})
+// moveRetiredBatch moves up to migrateBatchEntries entries and returns how
+// many it moved.
+func moveRetiredBatch(pdb *pebble.DB, retired byte, rekey rekey) (n int, err error) {
+	lower := []byte{retired}
+	iter, err := pdb.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: keyUpperBound(lower)})
 	if err != nil {
 		return 0, err
 	}
+	defer func() { err = errors.Join(err, iter.Close()) }()
+	sums, err := pdb.NewIter(&pebble.IterOptions{LowerBound: summaryKeyspace, UpperBound: keyUpperBound(summaryKeyspace)})
+	if err != nil {
+		return 0, err
+	}
+	defer func() { err = errors.Join(err, sums.Close()) }()
 	b := pdb.NewBatch()
 	defer b.Close()
 	var key []byte
-	n := 0
 	for valid := iter.First(); valid && n < migrateBatchEntries; valid = iter.Next() {
 		old := iter.Key()
-		day, rest, err := parseDay(old[1:])
-		var account []byte
-		if err == nil {
-			account, rest, err = parseBytes(rest)
+		if key, err = rekey(key[:0], old, iter.Value(), sums); err != nil {
+			return 0, err
 		}
-		if err != nil {
-			return 0, errors.Join(fmt.Errorf("cannot parse retired eventID key %q: %w", old, err), iter.Close())
-		}
-		key = appendEventIDKey(key[:0], eventIDKey{day: day, account: string(account), eventID: string(rest)})
 		if err := errors.Join(b.Set(key, iter.Value(), nil), b.Delete(old, nil)); err != nil {
-			return 0, errors.Join(err, iter.Close())
+			return 0, err
 		}
 		n++
 	}
-	if err := errors.Join(iter.Error(), iter.Close()); err != nil {
+	if err := iter.Error(); err != nil {
 		return 0, err
 	}
 	if n == 0 {

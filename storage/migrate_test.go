@@ -13,9 +13,10 @@ import (
 
 // TestOpenUpgradesLayout0 turns a DB into one of key layout 0 (the eventID
 // index keyed 0x20 | day | account 0x00 | eventID, the errorCode index led by
-// the account, no eventName index, no counts) and checks that Open upgrades it: the DB then holds the same keys
-// and values as one written by the current code, finds re-sent events as
-// duplicates, and keeps nothing under the retired prefix.
+// the account, no eventName index, no counts, records keyed like summaries
+// under 0x10) and checks that Open upgrades it: the DB then holds the same
+// keys and values as one written by the current code, finds re-sent events
+// as duplicates, and keeps nothing under the retired prefixes.
 func TestOpenUpgradesLayout0(t *testing.T) {
 	ents := entries(7, 3, 40)
 	fresh := mustOpen(t, t.TempDir(), Options{})
@@ -80,6 +81,64 @@ func TestOpenUpgradesLayout0(t *testing.T) {
 	if n != 120 {
 		t.Fatalf("rewrote %d eventID entries, want 120", n)
 	}
+	retireRecords(t, db, 120)
+	checkUpgrade(t, db, dir, want, ents)
+}
+
+// TestOpenUpgradesLayout1 turns a DB into one of key layout 1 (records keyed
+// like summaries under 0x10) and checks that Open upgrades it.
+func TestOpenUpgradesLayout1(t *testing.T) {
+	ents := entries(7, 3, 40)
+	fresh := mustOpen(t, t.TempDir(), Options{})
+	dir := t.TempDir()
+	db := mustOpen(t, dir, Options{})
+	for i, e := range ents {
+		mustApply(t, fresh, uint64(i+1), e...)
+		mustApply(t, db, uint64(i+1), e...)
+	}
+	retireRecords(t, db, 120)
+	b := db.pdb.NewBatch()
+	if err := errors.Join(b.Set(layoutVersionKey, appendUint64(nil, 1), nil), b.Commit(pebble.NoSync)); err != nil {
+		t.Fatal(err)
+	}
+	checkUpgrade(t, db, dir, mustDigest(t, fresh), ents)
+}
+
+// retireRecords moves db's records to the key of layouts 0 and 1: their
+// summary key under 0x10. It checks that it moved n.
+func retireRecords(t *testing.T, db *DB, n int) {
+	t.Helper()
+	b := db.pdb.NewBatch()
+	iter, err := db.pdb.NewIter(&pebble.IterOptions{LowerBound: recordKeyspace, UpperBound: keyUpperBound(recordKeyspace)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	moved := 0
+	for valid := iter.First(); valid; valid = iter.Next() {
+		k, _, _, err := splitRecordKey(iter.Key())
+		if err != nil {
+			t.Fatal(err)
+		}
+		old := appendSummaryKey(nil, k.account, k.region, k.eventTime, k.eventID)
+		old[0] = prefixRetiredRecord
+		if err := errors.Join(b.Set(old, iter.Value(), nil), b.Delete(iter.Key(), nil)); err != nil {
+			t.Fatal(err)
+		}
+		moved++
+	}
+	if err := errors.Join(iter.Close(), b.Commit(pebble.NoSync)); err != nil {
+		t.Fatal(err)
+	}
+	if moved != n {
+		t.Fatalf("retired %d records, want %d", moved, n)
+	}
+}
+
+// checkUpgrade closes db, opens dir again and checks that the DB then has
+// the digest want, no retired keys, and ents stored: re-sent, they are
+// duplicates, and their records are found.
+func checkUpgrade(t *testing.T, db *DB, dir string, want digestResult, ents [][]*cairnv1.Event) {
+	t.Helper()
 	if got := mustDigest(t, db); got == want {
 		t.Fatal("the retired layout has the same digest as the current one; the test proves nothing")
 	}
@@ -91,24 +150,29 @@ func TestOpenUpgradesLayout0(t *testing.T) {
 	if got := mustDigest(t, db); got != want {
 		t.Errorf("after migration: digest %+v, want %+v", got, want)
 	}
-	retired := []byte{prefixRetiredEventID}
-	iter, err = db.pdb.NewIter(&pebble.IterOptions{LowerBound: retired, UpperBound: keyUpperBound(retired)})
-	if err != nil {
-		t.Fatal(err)
+	for _, retired := range [][]byte{{prefixRetiredRecord}, {prefixRetiredEventID}} {
+		iter, err := db.pdb.NewIter(&pebble.IterOptions{LowerBound: retired, UpperBound: keyUpperBound(retired)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if iter.First() {
+			t.Errorf("retired key %x left after migration", iter.Key())
+		}
+		if err := iter.Close(); err != nil {
+			t.Fatal(err)
+		}
 	}
-	if iter.First() {
-		t.Errorf("retired key %x left after migration", iter.Key())
-	}
-	if err := iter.Close(); err != nil {
-		t.Fatal(err)
+	if v, err := getUint64(db.pdb, layoutVersionKey); err != nil || v != layoutVersion {
+		t.Errorf("layout version after migration = %d, %v; want %d", v, err, layoutVersion)
 	}
 	statuses := mustApply(t, db, 4, ents[1]...)
 	if want := slices.Repeat([]cairnv1.EventStatus{duplicate}, len(ents[1])); !slices.Equal(statuses, want) {
 		t.Errorf("re-sent entry after migration: %v, want all duplicate", statuses)
 	}
-	e := ents[2][5]
-	raw, err := db.GetRaw(e.Account, e.EventId, e.EventTimeUnixNano)
-	if err != nil || !bytes.Equal(raw, e.Raw) {
-		t.Errorf("GetRaw after migration = %q, %v; want the stored record", raw, err)
+	for _, e := range ents[2] {
+		raw, err := db.GetRaw(e.Account, e.EventId, e.EventTimeUnixNano)
+		if err != nil || !bytes.Equal(raw, e.Raw) {
+			t.Errorf("GetRaw after migration = %q, %v; want the stored record", raw, err)
+		}
 	}
 }

@@ -68,7 +68,16 @@ func (db *DB) GetRaw(account, eventID string, eventTimeUnixNano int64) ([]byte, 
 	if err != nil {
 		return nil, fmt.Errorf("cannot get event %s/%s: %w", account, eventID, err)
 	}
-	raw, err := getCopy(snap, appendEventKey(nil, ik.primaryKey(iv)))
+	// The summary gives the rest of the record key.
+	v, err = getCopy(snap, ik.appendSummaryKey(nil, iv))
+	var s summary
+	if err == nil {
+		s, err = parseSummary(v)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("cannot get event %s/%s: summary: %w", account, eventID, err)
+	}
+	raw, err := getCopy(snap, appendRecordKey(nil, account, string(s.eventSource), string(s.eventName), iv.region, iv.eventTime, eventID))
 	if err != nil {
 		return nil, fmt.Errorf("cannot get event %s/%s: %w", account, eventID, err)
 	}
@@ -136,10 +145,12 @@ type ScanStats struct {
 }
 
 // ScanEvents calls fn with the raw bytes of every stored event q selects,
-// day by day (oldest first), then by account, region and eventTime, from one
-// consistent state. raw is valid only during the call. fn returns false to
-// stop the scan early. With a Prefilter the scan walks the summaries and
-// reads only the raw bytes of the events the prefilter admits.
+// day by day (oldest first), then by account, from one consistent state.
+// Within an account's day the order is that of the records (by eventSource,
+// eventName, region, eventTime), or, with a Prefilter, that of ScanFields.
+// raw is valid only during the call. fn returns false to stop the scan
+// early. With a Prefilter the scan walks the summaries and reads only the
+// raw bytes of the events the prefilter admits.
 func (db *DB) ScanEvents(q ScanQuery, fn func(raw []byte) (more bool, err error)) (ScanStats, error) {
 	var stats ScanStats
 	err := db.scan(q, q.Prefilter != nil, func(c *scanCursor) (bool, error) {
@@ -169,7 +180,9 @@ type Fields struct {
 }
 
 // ScanFields is ScanEvents over the summaries: fn gets the Fields of every
-// stored event q selects, in the same order, and raw, which reads the
+// stored event q selects, by day, account, region and eventTime (or, when
+// q's prefilter names eventNames, by day, eventName, account and eventTime),
+// and raw, which reads the
 // event's raw bytes (valid only during the call) for when the fields are not
 // enough. Reading summaries instead of records makes a scan several times
 // cheaper.
@@ -197,18 +210,17 @@ func (db *DB) ScanFields(q ScanQuery, fn func(f *Fields, raw func() ([]byte, err
 // scanCursor is the event a scan is at.
 type scanCursor struct {
 	snap    *pebble.Snapshot
-	iter    *pebble.Iterator // over the event or the summary keyspace
-	key     eventKeyBytes    // aliases primary
-	primary []byte           // the event's primary key
+	iter    *pebble.Iterator // over the record or the summary keyspace
+	key     eventKeyBytes    // aliases the current key
 	summary summary          // when the scan walks summaries
 	// summaryLen is the size of the encoded summary.
 	summaryLen int
 	onSum      bool
+	// scratch for the keys the cursor builds
+	sumKey, recKey []byte
 
 	// rawIter reads raw records for a walk over summaries, over the same
-	// range of the event keyspace. Summaries and events share their key
-	// order, so it only ever seeks forward (which Pebble turns into Next
-	// where it can).
+	// (day, account) range of the record keyspace.
 	rawIter            *pebble.Iterator
 	rawLower, rawUpper []byte
 
@@ -239,9 +251,8 @@ func (c *scanCursor) retained(r *Retention) (bool, error) {
 	}
 	category := c.summary.category
 	if !c.onSum {
-		key := append([]byte(nil), c.primary...)
-		key[0] = prefixSummary
-		v, err := getCopy(c.snap, key)
+		c.sumKey = appendSummaryKey(c.sumKey[:0], c.key.account, c.key.region, c.key.eventTime, c.key.eventID)
+		v, err := getCopy(c.snap, c.sumKey)
 		if err != nil {
 			return false, fmt.Errorf("cannot scan events: summary of %s/%s: %w", c.key.account, c.key.eventID, err)
 		}
@@ -272,7 +283,8 @@ func (c *scanCursor) raw() ([]byte, error) {
 		}
 		c.rawIter = it
 	}
-	if !c.rawIter.SeekGE(c.primary) || !bytes.Equal(c.rawIter.Key(), c.primary) {
+	c.recKey = appendRecordKey(c.recKey[:0], c.key.account, c.summary.eventSource, c.summary.eventName, c.key.region, c.key.eventTime, c.key.eventID)
+	if !c.rawIter.SeekGE(c.recKey) || !bytes.Equal(c.rawIter.Key(), c.recKey) {
 		err := c.rawIter.Error()
 		if err == nil {
 			err = ErrNotFound
@@ -308,7 +320,7 @@ func (db *DB) scan(q ScanQuery, summaries bool, visit func(*scanCursor) (bool, e
 	snap := db.pdb.NewSnapshot()
 	defer snap.Close()
 
-	prefix := prefixEvent
+	prefix := prefixRecord
 	if summaries {
 		prefix = prefixSummary
 	}
@@ -359,16 +371,20 @@ func scanRange(c *scanCursor, lower, upper []byte, q ScanQuery, visit func(*scan
 	if c.onSum {
 		c.rawLower = append(append(c.rawLower[:0], lower...), upper...)
 		c.rawLower, c.rawUpper = c.rawLower[:len(lower)], c.rawLower[len(lower):]
-		// The same range of the event keyspace: the upper bound of every
-		// summary may be 0x12, which becomes the event keyspace's 0x11.
-		c.rawLower[0] -= prefixSummary - prefixEvent
-		c.rawUpper[0] -= prefixSummary - prefixEvent
+		// The same range of the record keyspace, which shares the day |
+		// account that bound it: the upper bound of every summary may be
+		// 0x12, which becomes the record keyspace's 0x13.
+		c.rawLower[0] += prefixRecord - prefixSummary
+		c.rawUpper[0] += prefixRecord - prefixSummary
 		defer c.closeRaw()
 	}
 	for valid := iter.First(); valid; valid = iter.Next() {
-		c.primary = append(c.primary[:0], iter.Key()...)
-		c.primary[0] = prefixEvent // a summary key is the primary key under another prefix
-		if c.key, err = splitEventKey(c.primary); err != nil {
+		if c.onSum {
+			c.key, err = splitEventKey(iter.Key())
+		} else {
+			c.key, _, _, err = splitRecordKey(iter.Key())
+		}
+		if err != nil {
 			return false, fmt.Errorf("cannot scan events: %w", err)
 		}
 		if (q.From != 0 && c.key.eventTime < q.From) || (q.To != 0 && c.key.eventTime >= q.To) {
@@ -440,7 +456,7 @@ func scanByName(c *scanCursor, lower, upper []byte, q ScanQuery, visit func(*sca
 		return fmt.Errorf("cannot scan events: %w", err)
 	}
 	defer sums.Close()
-	raws := bounds(prefixEvent)
+	raws := bounds(prefixRecord)
 	c.rawLower, c.rawUpper = raws.LowerBound, raws.UpperBound
 	defer c.closeRaw()
 	ix := []byte{prefixIndex + byte(attrEventName)}
@@ -450,7 +466,7 @@ func scanByName(c *scanCursor, lower, upper []byte, q ScanQuery, visit func(*sca
 	}
 	defer iter.Close()
 
-	var prefix, sumKey []byte
+	var prefix []byte
 	for day := first; day <= last; day++ {
 		for _, name := range names {
 			prefix = appendIndexValuePrefix(prefix[:0], attrEventName, day, name)
@@ -463,14 +479,11 @@ func scanByName(c *scanCursor, lower, upper []byte, q ScanQuery, visit func(*sca
 					(q.From != 0 && k.eventTime < q.From) || (q.To != 0 && k.eventTime >= q.To) {
 					continue
 				}
-				c.primary = appendEventKey(c.primary[:0], eventKey{account: string(k.account), region: string(iter.Value()),
-					eventTime: k.eventTime, eventID: string(k.eventID)})
-				if c.key, err = splitEventKey(c.primary); err != nil {
+				c.sumKey = appendSummaryKey(c.sumKey[:0], k.account, iter.Value(), k.eventTime, k.eventID)
+				if c.key, err = splitEventKey(c.sumKey); err != nil {
 					return fmt.Errorf("cannot scan events: %w", err)
 				}
-				sumKey = append(sumKey[:0], c.primary...)
-				sumKey[0] = prefixSummary
-				if !sums.SeekGE(sumKey) || !bytes.Equal(sums.Key(), sumKey) {
+				if !sums.SeekGE(c.sumKey) || !bytes.Equal(sums.Key(), c.sumKey) {
 					return fmt.Errorf("cannot scan events: summary of %s/%s: %w", c.key.account, c.key.eventID, errors.Join(ErrNotFound, sums.Error()))
 				}
 				v, err := sums.ValueAndErr()
@@ -524,12 +537,12 @@ func dayRange(snap *pebble.Snapshot, q ScanQuery) (first, last int32, err error)
 }
 
 // firstDay and lastDay are the days of the oldest and newest stored events
-// (0 when there are none). Summaries share the primary keys' days.
+// (0 when there are none): those of the first and last summaries.
 func firstDay(snap *pebble.Snapshot) (int32, error) { return edgeDay(snap, true) }
 func lastDay(snap *pebble.Snapshot) (int32, error)  { return edgeDay(snap, false) }
 
 func edgeDay(snap *pebble.Snapshot, first bool) (int32, error) {
-	iter, err := snap.NewIter(&pebble.IterOptions{LowerBound: eventKeyspace, UpperBound: keyUpperBound(eventKeyspace)})
+	iter, err := snap.NewIter(&pebble.IterOptions{LowerBound: summaryKeyspace, UpperBound: keyUpperBound(summaryKeyspace)})
 	if err != nil {
 		return 0, err
 	}

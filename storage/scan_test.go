@@ -100,9 +100,9 @@ func TestScanEventsBounds(t *testing.T) {
 		mustApply(t, db, uint64(i+1), batch...)
 		events = append(events, batch...)
 	}
-	byRaw := map[string]*cairnv1.Event{}
+	byID := map[string]*cairnv1.Event{}
 	for _, e := range events {
-		byRaw[string(e.Raw)] = e
+		byID[e.Account+"/"+e.EventId] = e
 	}
 	day := 24 * int64(time.Hour)
 	for _, q := range []ScanQuery{
@@ -160,11 +160,16 @@ func TestScanEventsBounds(t *testing.T) {
 			}
 		}
 
-		// ScanFields visits the same events in the same order, with their
-		// fields, and reads their raw bytes on request.
+		// ScanFields visits the same events (in the order of the summaries),
+		// with their fields, and reads their raw bytes on request.
 		var i int
+		fieldsSeen := map[string]bool{}
 		fstats, err := db.ScanFields(q, func(f *Fields, raw func() ([]byte, error)) (bool, error) {
-			e := byRaw[order[i]]
+			e := byID[string(f.Account)+"/"+string(f.EventID)]
+			if e == nil || !got[string(e.Raw)] || fieldsSeen[string(e.Raw)] {
+				t.Fatalf("%+v: ScanFields visits %s/%s, which ScanEvents did not, or twice", q, f.Account, f.EventID)
+			}
+			fieldsSeen[string(e.Raw)] = true
 			gotF := []string{string(f.Account), string(f.Region), string(f.EventID), string(f.EventName), string(f.EventSource),
 				string(f.ErrorCode), string(f.SourceIP), string(f.ReadOnly)}
 			wantF := []string{e.Account, e.Region, e.EventId, e.EventName, e.EventSource, e.ErrorCode, e.SourceIp, e.ReadOnly}
@@ -173,7 +178,7 @@ func TestScanEventsBounds(t *testing.T) {
 			}
 			if i%7 == 0 {
 				b, err := raw()
-				if err != nil || string(b) != order[i] {
+				if err != nil || string(b) != string(e.Raw) {
 					t.Fatalf("%+v: event %d: raw() = %.40q, %v", q, i, b, err)
 				}
 			}
