@@ -46,7 +46,14 @@ func (n *Node) selfInfo() *cairnv1.NodeInfo {
 		GrpcAddr: n.cfg.AdvertiseGRPC,
 		RaftAddr: n.cfg.AdvertiseRaft,
 		HttpAddr: n.cfg.AdvertiseHTTP,
+		Features: nodeFeatures,
 	}
+}
+
+// registered reports whether the registry entry me says all that self does.
+func registered(me, self *cairnv1.NodeInfo) bool {
+	return me != nil && me.GrpcAddr == self.GrpcAddr && me.HttpAddr == self.HttpAddr && me.RaftAddr == self.RaftAddr &&
+		slices.Equal(me.Features, self.Features)
 }
 
 // metaLoop does what the meta leader owes the cluster — forming it, keeping
@@ -76,7 +83,7 @@ func (n *Node) metaLoop() {
 		if me != nil && me.Removed {
 			continue
 		}
-		if me == nil || me.GrpcAddr != n.cfg.AdvertiseGRPC || me.HttpAddr != n.cfg.AdvertiseHTTP || me.RaftAddr != n.cfg.AdvertiseRaft || time.Since(lastRegister) > 30*time.Second {
+		if !registered(me, n.selfInfo()) || time.Since(lastRegister) > 30*time.Second {
 			ctx, cancel := context.WithTimeout(n.ctx, 3*time.Second)
 			err := n.registerWithLeader(ctx)
 			cancel()
@@ -125,7 +132,7 @@ func (n *Node) leadMeta() error {
 	// 2. Our own registry entry.
 	me := findNode(st, n.cfg.ID)
 	self := n.selfInfo()
-	if me == nil || me.GrpcAddr != self.GrpcAddr || me.HttpAddr != self.HttpAddr || me.RaftAddr != self.RaftAddr {
+	if !registered(me, self) {
 		if err := n.proposeMeta(cairnv1.CommandType_COMMAND_TYPE_META_REGISTER_NODE, self); err != nil {
 			return err
 		}

@@ -2,6 +2,7 @@ package node
 
 import (
 	"fmt"
+	"slices"
 	"io"
 	"sync"
 
@@ -88,20 +89,20 @@ func (f *metaFSM) Apply(l *raft.Log) any {
 	switch cmd.Type {
 	case cairnv1.CommandType_COMMAND_TYPE_META_INIT:
 		var m cairnv1.MetaInit
-		mustUnmarshal(l, cmd.Payload, &m)
+		mustDecode(l, &cmd, &m)
 		return f.applyInit(&m)
 	case cairnv1.CommandType_COMMAND_TYPE_META_REGISTER_NODE:
 		var m cairnv1.NodeInfo
-		mustUnmarshal(l, cmd.Payload, &m)
+		mustDecode(l, &cmd, &m)
 		return f.applyRegister(&m)
 	case cairnv1.CommandType_COMMAND_TYPE_META_SET_PLACEMENT:
 		var m cairnv1.MetaPlacement
-		mustUnmarshal(l, cmd.Payload, &m)
+		mustDecode(l, &cmd, &m)
 		f.applyPlacement(m.Placement)
 		return nil
 	case cairnv1.CommandType_COMMAND_TYPE_META_REMOVE_NODE:
 		var m cairnv1.MetaRemoveNode
-		mustUnmarshal(l, cmd.Payload, &m)
+		mustDecode(l, &cmd, &m)
 		for _, n := range f.state.Nodes {
 			if n.Id == m.Id {
 				n.Removed = true
@@ -111,25 +112,19 @@ func (f *metaFSM) Apply(l *raft.Log) any {
 		return nil
 	case cairnv1.CommandType_COMMAND_TYPE_META_CREATE_TOKEN:
 		var m cairnv1.MetaCreateToken
-		mustUnmarshal(l, cmd.Payload, &m)
+		mustDecode(l, &cmd, &m)
 		return f.applyCreateToken(m.Token)
 	case cairnv1.CommandType_COMMAND_TYPE_META_SET_RETENTION:
 		var m cairnv1.RetentionRules
-		mustUnmarshal(l, cmd.Payload, &m)
+		mustDecode(l, &cmd, &m)
 		f.state.Retention = &m
 		return nil
 	case cairnv1.CommandType_COMMAND_TYPE_META_REVOKE_TOKEN:
 		var m cairnv1.MetaRevokeToken
-		mustUnmarshal(l, cmd.Payload, &m)
+		mustDecode(l, &cmd, &m)
 		return f.applyRevokeToken(&m)
 	default:
 		panic(fmt.Sprintf("meta: raft entry %d has unknown command type %v", l.Index, cmd.Type))
-	}
-}
-
-func mustUnmarshal(l *raft.Log, b []byte, m proto.Message) {
-	if err := proto.Unmarshal(b, m); err != nil {
-		panic(fmt.Sprintf("cannot decode payload of raft entry %d: %v", l.Index, err))
 	}
 }
 
@@ -169,6 +164,7 @@ func (f *metaFSM) applyRegister(m *cairnv1.NodeInfo) error {
 		if m.HttpAddr != "" {
 			n.HttpAddr = m.HttpAddr
 		}
+		n.Features = slices.Clone(m.Features)
 		return nil
 	}
 	c := proto.Clone(m).(*cairnv1.NodeInfo)

@@ -25,6 +25,9 @@ type metrics struct {
 	queries *prometheus.HistogramVec
 	// cutEvents counts the events retention cuts deleted on this replica.
 	cutEvents prometheus.Counter
+	// entries and entryBytes count the ingest entries this node committed
+	// as a shard leader, and their size in the Raft log, by compression.
+	entries, entryBytes *prometheus.CounterVec
 }
 
 func newMetrics() *metrics {
@@ -54,7 +57,15 @@ func newMetrics() *metrics {
 		Name: "cairn_retention_deleted_events_total",
 		Help: "Events deleted from this node's replicas by retention cuts.",
 	})
-	m.reg.MustRegister(m.ingested, m.applyLatency, m.logAppend, m.queries, m.cutEvents,
+	m.entries = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "cairn_shard_entries_total",
+		Help: "Ingest entries committed by this node as a shard leader, by payload compression (none, minlz).",
+	}, []string{"compression"})
+	m.entryBytes = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "cairn_shard_entry_bytes_total",
+		Help: "Bytes of the ingest entries committed by this node as a shard leader, as the Raft log holds them, by payload compression.",
+	}, []string{"compression"})
+	m.reg.MustRegister(m.ingested, m.applyLatency, m.logAppend, m.queries, m.cutEvents, m.entries, m.entryBytes,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -11,8 +11,6 @@ import (
 	"time"
 
 	"github.com/hashicorp/raft"
-	"google.golang.org/protobuf/encoding/protowire"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/cairn-lake/cairn/node/snapstore"
 	cairnv1 "github.com/cairn-lake/cairn/proto/cairn/v1"
@@ -214,8 +212,32 @@ func (s *shard) batchLoop() {
 			return
 		}
 		s.wg.Add(1)
-		go s.commit(batch)
+		go s.commit(batch, s.compressEntries())
 	}
+}
+
+// compressEntries reports whether the entry this leader proposes next may
+// be compressed: whether every replica of the shard, in its Raft
+// configuration and in its placement, registered featureEntryMinLZ. A
+// replica of an earlier version could not apply a compressed entry. It is
+// asked for every entry; both lookups are reads of in-memory state.
+func (s *shard) compressEntries() bool {
+	conf, err := s.group.configuration()
+	if err != nil {
+		return false
+	}
+	var ids []string
+	for _, srv := range conf.Servers {
+		ids = append(ids, string(srv.ID))
+	}
+	ok := false
+	s.n.metaFSM.view(func(st *cairnv1.MetaState) {
+		if p := shardPlacement(st, s.id); p != nil {
+			ids = append(ids, p.Replicas...)
+		}
+		ok = haveFeature(st, ids, featureEntryMinLZ)
+	})
+	return ok
 }
 
 func (s *shard) failQueued() {
@@ -230,7 +252,7 @@ func (s *shard) failQueued() {
 }
 
 // commit proposes one entry and hands each proposal its statuses.
-func (s *shard) commit(batch []*proposal) {
+func (s *shard) commit(batch []*proposal, compress bool) {
 	defer s.wg.Done()
 	defer func() { <-s.inflight }()
 	var events []*cairnv1.Event
@@ -240,7 +262,7 @@ func (s *shard) commit(batch []*proposal) {
 	data, err := encodeIngestCommand(&cairnv1.IngestBatch{
 		LeaderTimeUnixNano: time.Now().UnixNano(),
 		Events:             events,
-	})
+	}, compress)
 	if err != nil {
 		finish(batch, nil, err)
 		return
@@ -255,30 +277,18 @@ func (s *shard) commit(batch []*proposal) {
 		return
 	}
 	s.n.metrics.applyLatency.Observe(time.Since(start).Seconds())
+	compression := "none"
+	if compress {
+		compression = "minlz"
+	}
+	s.n.metrics.entries.WithLabelValues(compression).Inc()
+	s.n.metrics.entryBytes.WithLabelValues(compression).Add(float64(len(data)))
 	statuses, _ := f.Response().([]cairnv1.EventStatus)
 	if len(statuses) != len(events) {
 		finish(batch, nil, fmt.Errorf("shard %d: apply returned %d results for %d events", s.id, len(statuses), len(events)))
 		return
 	}
 	finish(batch, statuses, nil)
-}
-
-// encodeIngestCommand encodes Command{INGEST, payload: b} in one pass, the
-// batch marshalled straight into the envelope: the bytes are those of
-// proto.Marshal of the Command, without a second copy of the events.
-func encodeIngestCommand(b *cairnv1.IngestBatch) ([]byte, error) {
-	const typeField, payloadField = 1, 2 // cairn.v1.Command
-	size := proto.Size(b)
-	buf := make([]byte, 0, 16+size)
-	buf = protowire.AppendTag(buf, typeField, protowire.VarintType)
-	buf = protowire.AppendVarint(buf, uint64(cairnv1.CommandType_COMMAND_TYPE_INGEST))
-	buf = protowire.AppendTag(buf, payloadField, protowire.BytesType)
-	buf = protowire.AppendVarint(buf, uint64(size))
-	buf, err := proto.MarshalOptions{UseCachedSize: true}.MarshalAppend(buf, b)
-	if err != nil {
-		return nil, fmt.Errorf("cannot encode ingest batch: %w", err)
-	}
-	return buf, nil
 }
 
 func finish(batch []*proposal, statuses []cairnv1.EventStatus, err error) {

@@ -76,7 +76,7 @@ func (f *shardFSM) Apply(l *raft.Log) any {
 	switch cmd.Type {
 	case cairnv1.CommandType_COMMAND_TYPE_INGEST:
 		var b cairnv1.IngestBatch
-		mustUnmarshal(l, cmd.Payload, &b)
+		mustDecode(l, &cmd, &b)
 		st, err := f.db.ApplyIngest(l.Index, b.Events)
 		if errors.Is(err, storage.ErrInvalidEvent) {
 			// Every replica judges the entry the same way: it stores nothing.
@@ -97,7 +97,7 @@ func (f *shardFSM) Apply(l *raft.Log) any {
 		return st
 	case cairnv1.CommandType_COMMAND_TYPE_RETENTION_CUT:
 		var c cairnv1.RetentionCut
-		mustUnmarshal(l, cmd.Payload, &c)
+		mustDecode(l, &cmd, &c)
 		st, err := f.db.ApplyCut(l.Index, storage.NewRetention(c.Rules, c.LeaderTimeUnixNano))
 		if err != nil {
 			panic(fmt.Sprintf("shard %d: cannot apply retention cut %d: %v", f.shard, l.Index, err))

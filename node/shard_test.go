@@ -2,8 +2,11 @@ package node
 
 import (
 	"bytes"
+	"fmt"
+	"strings"
 	"testing"
 
+	"github.com/hashicorp/raft"
 	"google.golang.org/protobuf/proto"
 
 	cairnv1 "github.com/cairn-lake/cairn/proto/cairn/v1"
@@ -14,7 +17,7 @@ func TestEncodeIngestCommandMatchesProto(t *testing.T) {
 		{Raw: []byte(`{"eventID":"a"}`), EventId: "a", Account: "111122223333", Region: "us-east-1", EventTimeUnixNano: 42},
 		{Raw: []byte(`{"eventID":"b"}`), EventId: "b", Account: "444455556666", Resources: []*cairnv1.Resource{{Name: "arn:x", Type: "AWS::S3::Bucket"}}},
 	}}
-	got, err := encodeIngestCommand(b)
+	got, err := encodeIngestCommand(b, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -30,5 +33,76 @@ func TestEncodeIngestCommandMatchesProto(t *testing.T) {
 	}
 	if cmd.Type != cairnv1.CommandType_COMMAND_TYPE_INGEST || !proto.Equal(&back, b) {
 		t.Fatalf("round trip changed the batch: %v", &back)
+	}
+}
+
+// A compressed entry decodes to the batch it was made from, is smaller than
+// the uncompressed one for records that repeat themselves, and a corrupt one
+// stops the replica rather than being skipped.
+func TestCompressedIngestCommand(t *testing.T) {
+	b := &cairnv1.IngestBatch{LeaderTimeUnixNano: 1700000000123456789}
+	for i := range 200 {
+		id := fmt.Sprintf("id-%04d", i)
+		b.Events = append(b.Events, &cairnv1.Event{Raw: []byte(`{"eventVersion":"1.08","eventID":"` + id + `","eventSource":"s3.amazonaws.com","eventName":"GetObject"}`),
+			EventId: id, Account: "111122223333", Region: "us-east-1", EventTimeUnixNano: int64(i)})
+	}
+	plain, err := encodeIngestCommand(b, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	packed, err := encodeIngestCommand(b, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(packed) >= len(plain)/2 {
+		t.Errorf("compressed entry is %d bytes, uncompressed %d: expected less than half", len(packed), len(plain))
+	}
+	var cmd cairnv1.Command
+	if err := proto.Unmarshal(packed, &cmd); err != nil {
+		t.Fatal(err)
+	}
+	if cmd.Type != cairnv1.CommandType_COMMAND_TYPE_INGEST || cmd.Compression != cairnv1.Compression_COMPRESSION_MINLZ {
+		t.Fatalf("envelope %v/%v, want INGEST/MINLZ", cmd.Type, cmd.Compression)
+	}
+	var back cairnv1.IngestBatch
+	mustDecode(&raft.Log{Index: 7}, &cmd, &back)
+	if !proto.Equal(&back, b) {
+		t.Fatal("round trip changed the batch")
+	}
+
+	corrupt := proto.Clone(&cmd).(*cairnv1.Command)
+	corrupt.Payload = corrupt.Payload[:len(corrupt.Payload)/2]
+	unknown := proto.Clone(&cmd).(*cairnv1.Command)
+	unknown.Compression = 99
+	for name, c := range map[string]*cairnv1.Command{"truncated": corrupt, "unknown compression": unknown} {
+		func() {
+			defer func() {
+				if r := recover(); r == nil || !strings.Contains(fmt.Sprint(r), "raft entry 7") {
+					t.Errorf("%s: mustDecode did not panic naming the entry: %v", name, r)
+				}
+			}()
+			mustDecode(&raft.Log{Index: 7}, c, &cairnv1.IngestBatch{})
+		}()
+	}
+}
+
+func TestHaveFeature(t *testing.T) {
+	st := &cairnv1.MetaState{Nodes: []*cairnv1.NodeInfo{
+		{Id: "n1", Features: []string{"a", featureEntryMinLZ}},
+		{Id: "n2", Features: []string{featureEntryMinLZ}},
+		{Id: "n3"},
+	}}
+	for _, tc := range []struct {
+		ids  []string
+		want bool
+	}{
+		{[]string{"n1", "n2"}, true},
+		{[]string{"n1", "n2", "n3"}, false}, // n3 is of an earlier version
+		{[]string{"n1", "n4"}, false},       // n4 is not registered yet
+		{nil, true},
+	} {
+		if got := haveFeature(st, tc.ids, featureEntryMinLZ); got != tc.want {
+			t.Errorf("haveFeature(%v) = %v, want %v", tc.ids, got, tc.want)
+		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -36,16 +37,7 @@ func TestNodeMetrics(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	resp, err := http.Get("http://" + c.Node(0).HTTPAddr() + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, err := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	text := string(body)
+	text := metricsText(t, c.Node(0).HTTPAddr())
 	value := func(series string) float64 {
 		t.Helper()
 		m := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(series) + ` (\S+)$`).FindStringSubmatch(text)
@@ -93,4 +85,62 @@ func TestNodeMetrics(t *testing.T) {
 			t.Errorf("/metrics has no %s…", name)
 		}
 	}
+}
+
+// TestEntriesCompressed: once every node of a 3-node cluster has registered
+// that it applies compressed entries, shard leaders compress every ingest
+// entry, and every replica applies them: the replicas converge on the same
+// digests with every event stored.
+func TestEntriesCompressed(t *testing.T) {
+	c := NewCluster(t, 3, WithConfig(func(cfg *node.Config) { cfg.HTTPAddr = "127.0.0.1:0" }))
+	waitFor(t, 15*time.Second, "every node registers its features", func() bool {
+		st := c.Node(0).MetaState()
+		for _, n := range st.Nodes {
+			if !slices.Contains(n.Features, "entry-minlz") {
+				return false
+			}
+		}
+		return len(st.Nodes) == 3
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	events := makeEvents(t, 3000, 12, 7)
+	if res, err := Ingest(ctx, c.Node(0).GRPCAddr(), events, 250, 4); err != nil || res.Stored != len(events) {
+		t.Fatalf("ingest: %+v, %v", res, err)
+	}
+	var stored uint64
+	for _, replicas := range c.Converged(time.Minute) {
+		stored += replicas[0].Events
+	}
+	if stored != uint64(len(events)) {
+		t.Errorf("shards hold %d events, want %d", stored, len(events))
+	}
+	var byCompression = map[string]float64{}
+	for i := range c.Len() {
+		text := metricsText(t, c.Node(i).HTTPAddr())
+		for _, line := range strings.Split(text, "\n") {
+			if m := regexp.MustCompile(`^cairn_shard_entries_total\{compression="(\w+)"\} (\S+)$`).FindStringSubmatch(line); m != nil {
+				v, _ := strconv.ParseFloat(m[2], 64)
+				byCompression[m[1]] += v
+			}
+		}
+	}
+	if byCompression["minlz"] == 0 || byCompression["none"] != 0 {
+		t.Errorf("ingest entries by compression: %v; want all minlz", byCompression)
+	}
+}
+
+// metricsText returns what the node's /metrics serves.
+func metricsText(t *testing.T, httpAddr string) string {
+	t.Helper()
+	resp, err := http.Get("http://" + httpAddr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(body)
 }

@@ -342,7 +342,11 @@ type NodeInfo struct {
 	RaftAddr string                 `protobuf:"bytes,3,opt,name=raft_addr,json=raftAddr,proto3" json:"raft_addr,omitempty"`
 	HttpAddr string                 `protobuf:"bytes,4,opt,name=http_addr,json=httpAddr,proto3" json:"http_addr,omitempty"`
 	// removed is set once the node was taken out with RemoveNode.
-	Removed       bool `protobuf:"varint,5,opt,name=removed,proto3" json:"removed,omitempty"`
+	Removed bool `protobuf:"varint,5,opt,name=removed,proto3" json:"removed,omitempty"`
+	// features are what this node's version can do that earlier versions
+	// could not, as it last registered them (a registration replaces them),
+	// so that leaders use a feature only once every replica has it.
+	Features      []string `protobuf:"bytes,6,rep,name=features,proto3" json:"features,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -410,6 +414,13 @@ func (x *NodeInfo) GetRemoved() bool {
 		return x.Removed
 	}
 	return false
+}
+
+func (x *NodeInfo) GetFeatures() []string {
+	if x != nil {
+		return x.Features
+	}
+	return nil
 }
 
 type ShardPlacement struct {
@@ -605,13 +616,14 @@ const file_cairn_v1_meta_proto_rawDesc = "" +
 	"\aaccount\x18\x01 \x01(\tR\aaccount\x12\x16\n" +
 	"\x06reason\x18\x02 \x01(\tR\x06reason\x12\x15\n" +
 	"\x06set_by\x18\x03 \x01(\tR\x05setBy\x12'\n" +
-	"\x10set_at_unix_nano\x18\x04 \x01(\x03R\rsetAtUnixNano\"\x8b\x01\n" +
+	"\x10set_at_unix_nano\x18\x04 \x01(\x03R\rsetAtUnixNano\"\xa7\x01\n" +
 	"\bNodeInfo\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1b\n" +
 	"\tgrpc_addr\x18\x02 \x01(\tR\bgrpcAddr\x12\x1b\n" +
 	"\traft_addr\x18\x03 \x01(\tR\braftAddr\x12\x1b\n" +
 	"\thttp_addr\x18\x04 \x01(\tR\bhttpAddr\x12\x18\n" +
-	"\aremoved\x18\x05 \x01(\bR\aremoved\"B\n" +
+	"\aremoved\x18\x05 \x01(\bR\aremoved\x12\x1a\n" +
+	"\bfeatures\x18\x06 \x03(\tR\bfeatures\"B\n" +
 	"\x0eShardPlacement\x12\x14\n" +
 	"\x05shard\x18\x01 \x01(\rR\x05shard\x12\x1a\n" +
 	"\breplicas\x18\x02 \x03(\tR\breplicas\"\x8a\x02\n" +

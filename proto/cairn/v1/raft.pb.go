@@ -21,6 +21,56 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// Compression of a Command's payload. A leader compresses an entry only when
+// every replica of its group registered the feature that decodes it (see
+// NodeInfo.features), so that no replica meets an entry it cannot apply.
+type Compression int32
+
+const (
+	Compression_COMPRESSION_NONE Compression = 0
+	// MinLZ block format (github.com/minio/minlz). Feature "entry-minlz".
+	Compression_COMPRESSION_MINLZ Compression = 1
+)
+
+// Enum value maps for Compression.
+var (
+	Compression_name = map[int32]string{
+		0: "COMPRESSION_NONE",
+		1: "COMPRESSION_MINLZ",
+	}
+	Compression_value = map[string]int32{
+		"COMPRESSION_NONE":  0,
+		"COMPRESSION_MINLZ": 1,
+	}
+)
+
+func (x Compression) Enum() *Compression {
+	p := new(Compression)
+	*p = x
+	return p
+}
+
+func (x Compression) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (Compression) Descriptor() protoreflect.EnumDescriptor {
+	return file_cairn_v1_raft_proto_enumTypes[0].Descriptor()
+}
+
+func (Compression) Type() protoreflect.EnumType {
+	return &file_cairn_v1_raft_proto_enumTypes[0]
+}
+
+func (x Compression) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use Compression.Descriptor instead.
+func (Compression) EnumDescriptor() ([]byte, []int) {
+	return file_cairn_v1_raft_proto_rawDescGZIP(), []int{0}
+}
+
 type CommandType int32
 
 const (
@@ -90,11 +140,11 @@ func (x CommandType) String() string {
 }
 
 func (CommandType) Descriptor() protoreflect.EnumDescriptor {
-	return file_cairn_v1_raft_proto_enumTypes[0].Descriptor()
+	return file_cairn_v1_raft_proto_enumTypes[1].Descriptor()
 }
 
 func (CommandType) Type() protoreflect.EnumType {
-	return &file_cairn_v1_raft_proto_enumTypes[0]
+	return &file_cairn_v1_raft_proto_enumTypes[1]
 }
 
 func (x CommandType) Number() protoreflect.EnumNumber {
@@ -103,7 +153,7 @@ func (x CommandType) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use CommandType.Descriptor instead.
 func (CommandType) EnumDescriptor() ([]byte, []int) {
-	return file_cairn_v1_raft_proto_rawDescGZIP(), []int{0}
+	return file_cairn_v1_raft_proto_rawDescGZIP(), []int{1}
 }
 
 // Command is the single envelope of every Raft log entry, in the meta group
@@ -112,8 +162,10 @@ func (CommandType) EnumDescriptor() ([]byte, []int) {
 type Command struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Type  CommandType            `protobuf:"varint,1,opt,name=type,proto3,enum=cairn.v1.CommandType" json:"type,omitempty"`
-	// payload is the encoded message named by type.
-	Payload       []byte `protobuf:"bytes,2,opt,name=payload,proto3" json:"payload,omitempty"`
+	// payload is the encoded message named by type, compressed as
+	// compression says.
+	Payload       []byte      `protobuf:"bytes,2,opt,name=payload,proto3" json:"payload,omitempty"`
+	Compression   Compression `protobuf:"varint,3,opt,name=compression,proto3,enum=cairn.v1.Compression" json:"compression,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -160,6 +212,13 @@ func (x *Command) GetPayload() []byte {
 		return x.Payload
 	}
 	return nil
+}
+
+func (x *Command) GetCompression() Compression {
+	if x != nil {
+		return x.Compression
+	}
+	return Compression_COMPRESSION_NONE
 }
 
 // RetentionCut carries everything a replica needs to delete the same events
@@ -549,10 +608,11 @@ var File_cairn_v1_raft_proto protoreflect.FileDescriptor
 
 const file_cairn_v1_raft_proto_rawDesc = "" +
 	"\n" +
-	"\x13cairn/v1/raft.proto\x12\bcairn.v1\x1a\x14cairn/v1/event.proto\x1a\x13cairn/v1/meta.proto\"N\n" +
+	"\x13cairn/v1/raft.proto\x12\bcairn.v1\x1a\x14cairn/v1/event.proto\x1a\x13cairn/v1/meta.proto\"\x87\x01\n" +
 	"\aCommand\x12)\n" +
 	"\x04type\x18\x01 \x01(\x0e2\x15.cairn.v1.CommandTypeR\x04type\x12\x18\n" +
-	"\apayload\x18\x02 \x01(\fR\apayload\"q\n" +
+	"\apayload\x18\x02 \x01(\fR\apayload\x127\n" +
+	"\vcompression\x18\x03 \x01(\x0e2\x15.cairn.v1.CompressionR\vcompression\"q\n" +
 	"\fRetentionCut\x121\n" +
 	"\x15leader_time_unix_nano\x18\x01 \x01(\x03R\x12leaderTimeUnixNano\x12.\n" +
 	"\x05rules\x18\x02 \x01(\v2\x18.cairn.v1.RetentionRulesR\x05rules\"i\n" +
@@ -575,7 +635,10 @@ const file_cairn_v1_raft_proto_rawDesc = "" +
 	"\x05token\x18\x01 \x01(\v2\x15.cairn.v1.IngestTokenR\x05token\"R\n" +
 	"\x0fMetaRevokeToken\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12/\n" +
-	"\x14revoked_at_unix_nano\x18\x02 \x01(\x03R\x11revokedAtUnixNano*\xda\x02\n" +
+	"\x14revoked_at_unix_nano\x18\x02 \x01(\x03R\x11revokedAtUnixNano*:\n" +
+	"\vCompression\x12\x14\n" +
+	"\x10COMPRESSION_NONE\x10\x00\x12\x15\n" +
+	"\x11COMPRESSION_MINLZ\x10\x01*\xda\x02\n" +
 	"\vCommandType\x12\x1c\n" +
 	"\x18COMMAND_TYPE_UNSPECIFIED\x10\x00\x12\x17\n" +
 	"\x13COMMAND_TYPE_INGEST\x10\x01\x12\x1a\n" +
@@ -600,39 +663,41 @@ func file_cairn_v1_raft_proto_rawDescGZIP() []byte {
 	return file_cairn_v1_raft_proto_rawDescData
 }
 
-var file_cairn_v1_raft_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
+var file_cairn_v1_raft_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
 var file_cairn_v1_raft_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
 var file_cairn_v1_raft_proto_goTypes = []any{
-	(CommandType)(0),        // 0: cairn.v1.CommandType
-	(*Command)(nil),         // 1: cairn.v1.Command
-	(*RetentionCut)(nil),    // 2: cairn.v1.RetentionCut
-	(*IngestBatch)(nil),     // 3: cairn.v1.IngestBatch
-	(*MetaInit)(nil),        // 4: cairn.v1.MetaInit
-	(*MetaPlacement)(nil),   // 5: cairn.v1.MetaPlacement
-	(*MetaRemoveNode)(nil),  // 6: cairn.v1.MetaRemoveNode
-	(*MetaCreateToken)(nil), // 7: cairn.v1.MetaCreateToken
-	(*MetaRevokeToken)(nil), // 8: cairn.v1.MetaRevokeToken
-	(*RetentionRules)(nil),  // 9: cairn.v1.RetentionRules
-	(*Event)(nil),           // 10: cairn.v1.Event
-	(*NodeInfo)(nil),        // 11: cairn.v1.NodeInfo
-	(*ShardPlacement)(nil),  // 12: cairn.v1.ShardPlacement
-	(*IngestToken)(nil),     // 13: cairn.v1.IngestToken
+	(Compression)(0),        // 0: cairn.v1.Compression
+	(CommandType)(0),        // 1: cairn.v1.CommandType
+	(*Command)(nil),         // 2: cairn.v1.Command
+	(*RetentionCut)(nil),    // 3: cairn.v1.RetentionCut
+	(*IngestBatch)(nil),     // 4: cairn.v1.IngestBatch
+	(*MetaInit)(nil),        // 5: cairn.v1.MetaInit
+	(*MetaPlacement)(nil),   // 6: cairn.v1.MetaPlacement
+	(*MetaRemoveNode)(nil),  // 7: cairn.v1.MetaRemoveNode
+	(*MetaCreateToken)(nil), // 8: cairn.v1.MetaCreateToken
+	(*MetaRevokeToken)(nil), // 9: cairn.v1.MetaRevokeToken
+	(*RetentionRules)(nil),  // 10: cairn.v1.RetentionRules
+	(*Event)(nil),           // 11: cairn.v1.Event
+	(*NodeInfo)(nil),        // 12: cairn.v1.NodeInfo
+	(*ShardPlacement)(nil),  // 13: cairn.v1.ShardPlacement
+	(*IngestToken)(nil),     // 14: cairn.v1.IngestToken
 }
 var file_cairn_v1_raft_proto_depIdxs = []int32{
-	0,  // 0: cairn.v1.Command.type:type_name -> cairn.v1.CommandType
-	9,  // 1: cairn.v1.RetentionCut.rules:type_name -> cairn.v1.RetentionRules
-	10, // 2: cairn.v1.IngestBatch.events:type_name -> cairn.v1.Event
-	11, // 3: cairn.v1.MetaInit.nodes:type_name -> cairn.v1.NodeInfo
-	12, // 4: cairn.v1.MetaInit.placement:type_name -> cairn.v1.ShardPlacement
-	13, // 5: cairn.v1.MetaInit.admin_token:type_name -> cairn.v1.IngestToken
-	12, // 6: cairn.v1.MetaPlacement.placement:type_name -> cairn.v1.ShardPlacement
-	12, // 7: cairn.v1.MetaRemoveNode.placement:type_name -> cairn.v1.ShardPlacement
-	13, // 8: cairn.v1.MetaCreateToken.token:type_name -> cairn.v1.IngestToken
-	9,  // [9:9] is the sub-list for method output_type
-	9,  // [9:9] is the sub-list for method input_type
-	9,  // [9:9] is the sub-list for extension type_name
-	9,  // [9:9] is the sub-list for extension extendee
-	0,  // [0:9] is the sub-list for field type_name
+	1,  // 0: cairn.v1.Command.type:type_name -> cairn.v1.CommandType
+	0,  // 1: cairn.v1.Command.compression:type_name -> cairn.v1.Compression
+	10, // 2: cairn.v1.RetentionCut.rules:type_name -> cairn.v1.RetentionRules
+	11, // 3: cairn.v1.IngestBatch.events:type_name -> cairn.v1.Event
+	12, // 4: cairn.v1.MetaInit.nodes:type_name -> cairn.v1.NodeInfo
+	13, // 5: cairn.v1.MetaInit.placement:type_name -> cairn.v1.ShardPlacement
+	14, // 6: cairn.v1.MetaInit.admin_token:type_name -> cairn.v1.IngestToken
+	13, // 7: cairn.v1.MetaPlacement.placement:type_name -> cairn.v1.ShardPlacement
+	13, // 8: cairn.v1.MetaRemoveNode.placement:type_name -> cairn.v1.ShardPlacement
+	14, // 9: cairn.v1.MetaCreateToken.token:type_name -> cairn.v1.IngestToken
+	10, // [10:10] is the sub-list for method output_type
+	10, // [10:10] is the sub-list for method input_type
+	10, // [10:10] is the sub-list for extension type_name
+	10, // [10:10] is the sub-list for extension extendee
+	0,  // [0:10] is the sub-list for field type_name
 }
 
 func init() { file_cairn_v1_raft_proto_init() }
@@ -647,7 +712,7 @@ func file_cairn_v1_raft_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cairn_v1_raft_proto_rawDesc), len(file_cairn_v1_raft_proto_rawDesc)),
-			NumEnums:      1,
+			NumEnums:      2,
 			NumMessages:   8,
 			NumExtensions: 0,
 			NumServices:   0,
