@@ -2,8 +2,8 @@ package node
 
 import (
 	"fmt"
-	"slices"
 	"io"
+	"slices"
 	"sync"
 
 	"github.com/hashicorp/raft"
