@@ -18,15 +18,7 @@ import (
 // keys and values as one written by the current code, finds re-sent events
 // as duplicates, and keeps nothing under the retired prefixes.
 func TestOpenUpgradesLayout0(t *testing.T) {
-	ents := entries(7, 3, 40)
-	fresh := mustOpen(t, t.TempDir(), Options{})
-	dir := t.TempDir()
-	db := mustOpen(t, dir, Options{})
-	for i, e := range ents {
-		mustApply(t, fresh, uint64(i+1), e...)
-		mustApply(t, db, uint64(i+1), e...)
-	}
-	want := mustDigest(t, fresh)
+	db, dir, want, ents := loadedDB(t)
 
 	// Rewrite db's eventID index into the retired layout.
 	b := db.pdb.NewBatch()
@@ -88,20 +80,28 @@ func TestOpenUpgradesLayout0(t *testing.T) {
 // TestOpenUpgradesLayout1 turns a DB into one of key layout 1 (records keyed
 // like summaries under 0x10) and checks that Open upgrades it.
 func TestOpenUpgradesLayout1(t *testing.T) {
-	ents := entries(7, 3, 40)
-	fresh := mustOpen(t, t.TempDir(), Options{})
-	dir := t.TempDir()
-	db := mustOpen(t, dir, Options{})
-	for i, e := range ents {
-		mustApply(t, fresh, uint64(i+1), e...)
-		mustApply(t, db, uint64(i+1), e...)
-	}
+	db, dir, want, ents := loadedDB(t)
 	retireRecords(t, db, 120)
 	b := db.pdb.NewBatch()
 	if err := errors.Join(b.Set(layoutVersionKey, appendUint64(nil, 1), nil), b.Commit(pebble.NoSync)); err != nil {
 		t.Fatal(err)
 	}
-	checkUpgrade(t, db, dir, mustDigest(t, fresh), ents)
+	checkUpgrade(t, db, dir, want, ents)
+}
+
+// loadedDB returns a DB in dir holding ents (3 entries of 40 events), and the
+// digest of a DB written with the same entries, to compare with once db's
+// layout has been made older and upgraded again.
+func loadedDB(t *testing.T) (db *DB, dir string, want digestResult, ents [][]*cairnv1.Event) {
+	ents = entries(7, 3, 40)
+	fresh := mustOpen(t, t.TempDir(), Options{})
+	dir = t.TempDir()
+	db = mustOpen(t, dir, Options{})
+	for i, e := range ents {
+		mustApply(t, fresh, uint64(i+1), e...)
+		mustApply(t, db, uint64(i+1), e...)
+	}
+	return db, dir, mustDigest(t, fresh), ents
 }
 
 // retireRecords moves db's records to the key of layouts 0 and 1: their

@@ -69,8 +69,8 @@ const (
 //	128 KiB zstd 3, L0 minlz       234         27–31
 //	256 KiB zstd 3                 221
 //
-// On the real records of the invictus-ir aws_dataset (1,261 B each) the
-// chosen settings give 177 B/event (189 with 64 KiB blocks). A fast codec on
+// (The table predates the lookup indexes, the counts and the records keyed
+// by API call; docs/benchmarks.md has the current figures.) A fast codec on
 // L0 saved no CPU: every byte is recompressed with zstd on its way down
 // anyway, and zstd L0 files shrink what those compactions read.
 const (
