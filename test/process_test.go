@@ -222,7 +222,11 @@ func TestProcessCluster(t *testing.T) {
 	if testing.Short() {
 		t.Skip("slow: builds and runs cairnd processes")
 	}
-	tuning := []string{"--raft-snapshot-threshold", "4", "--raft-trailing-logs", "2", "--raft-snapshot-interval", "500ms", "--raft-segment-bytes", "1048576"}
+	// The Raft log is reclaimed a whole segment at a time, and a leader still
+	// serves the entries of a segment it keeps: segments of 64 KiB, about one
+	// compressed entry each, make the compaction exact, so that the node that
+	// joins must come by snapshot.
+	tuning := []string{"--raft-snapshot-threshold", "4", "--raft-trailing-logs", "2", "--raft-snapshot-interval", "500ms", "--raft-segment-bytes", "65536"}
 	start := time.Now()
 	step := func(what string) { t.Logf("%6.1fs %s", time.Since(start).Seconds(), what) }
 	pc := startProcCluster(t, 3, tuning...)
