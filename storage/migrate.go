@@ -154,8 +154,7 @@ func rekeyRecord(dst, old, _ []byte, sums *pebble.Iterator) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	sumKey := append(dst, old...)
-	sumKey[len(dst)] = prefixSummary
+	sumKey := append([]byte{prefixSummary}, old[1:]...)
 	if !sums.SeekGE(sumKey) || !bytes.Equal(sums.Key(), sumKey) {
 		return nil, fmt.Errorf("cannot move record %q: no summary: %w", old, errors.Join(ErrNotFound, sums.Error()))
 	}

@@ -182,10 +182,9 @@ type Fields struct {
 // ScanFields is ScanEvents over the summaries: fn gets the Fields of every
 // stored event q selects, by day, account, region and eventTime (or, when
 // q's prefilter names eventNames, by day, eventName, account and eventTime),
-// and raw, which reads the
-// event's raw bytes (valid only during the call) for when the fields are not
-// enough. Reading summaries instead of records makes a scan several times
-// cheaper.
+// and raw, which reads the event's raw bytes (valid only during the call)
+// for when the fields are not enough. Reading summaries instead of records
+// makes a scan several times cheaper.
 func (db *DB) ScanFields(q ScanQuery, fn func(f *Fields, raw func() ([]byte, error)) (more bool, err error)) (ScanStats, error) {
 	var (
 		stats ScanStats

@@ -83,9 +83,10 @@ func TestJoinAfterCompaction(t *testing.T) {
 		cfg.TrailingLogs = 4
 		cfg.SnapshotInterval = 200 * time.Millisecond
 		cfg.BatchBytes = 32 << 10 // many small entries, so logs get compacted
-		// Small segments, so that compacted entries are really gone (the log
-		// is reclaimed a segment at a time).
-		cfg.RaftSegmentBytes = 64 << 10
+		// Small segments, smaller than one compressed entry, so that
+		// compacted entries are really gone (the log is reclaimed a segment
+		// at a time).
+		cfg.RaftSegmentBytes = 8 << 10
 	}))
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()

@@ -103,11 +103,13 @@ func TestRetention(t *testing.T) {
 	c := NewCluster(t, 3, WithConfig(func(cfg *node.Config) {
 		cfg.RetentionInterval = 2 * time.Second
 		// Logs compacted early, so that a node that joins at the end gets
-		// its replicas as snapshots taken after the cuts.
-		cfg.SnapshotThreshold = 8
-		cfg.TrailingLogs = 4
+		// its replicas as snapshots taken after the cuts. The log is
+		// reclaimed a segment at a time, so segments are smaller than one
+		// compressed entry.
+		cfg.SnapshotThreshold = 4
+		cfg.TrailingLogs = 2
 		cfg.SnapshotInterval = 200 * time.Millisecond
-		cfg.RaftSegmentBytes = 64 << 10
+		cfg.RaftSegmentBytes = 16 << 10
 	}))
 	now := time.Now()
 	events := retentionEvents(4000, now)
