@@ -223,10 +223,10 @@ func TestProcessCluster(t *testing.T) {
 		t.Skip("slow: builds and runs cairnd processes")
 	}
 	// The Raft log is reclaimed a whole segment at a time, and a leader still
-	// serves the entries of a segment it keeps: segments of 64 KiB, about one
-	// compressed entry each, make the compaction exact, so that the node that
-	// joins must come by snapshot.
-	tuning := []string{"--raft-snapshot-threshold", "4", "--raft-trailing-logs", "2", "--raft-snapshot-interval", "500ms", "--raft-segment-bytes", "65536"}
+	// serves the entries of a segment it keeps: segments of 16 KiB, smaller
+	// than one compressed entry, make the compaction exact, so that the node
+	// that joins must come by snapshot.
+	tuning := []string{"--raft-snapshot-threshold", "4", "--raft-trailing-logs", "2", "--raft-snapshot-interval", "500ms", "--raft-segment-bytes", "16384"}
 	start := time.Now()
 	step := func(what string) { t.Logf("%6.1fs %s", time.Since(start).Seconds(), what) }
 	pc := startProcCluster(t, 3, tuning...)
