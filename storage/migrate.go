@@ -125,15 +125,15 @@ func rebuildDerived(pdb *pebble.DB, logger *slog.Logger) error {
 	return nil
 }
 
-// rekey returns the current key of the entry (old, value) of a retired
+// rekey returns the current key of the entry with key old of a retired
 // keyspace, appended to dst. sums is an iterator over the summaries, for
 // the keys that need them; calls come in the order of the old keys.
-type rekey func(dst, old, value []byte, sums *pebble.Iterator) ([]byte, error)
+type rekey func(dst, old []byte, sums *pebble.Iterator) ([]byte, error)
 
 // rekeyEventID maps an eventID index entry of layout 0 (0x20 | day |
 // account 0x00 | eventID) to the current layout (0x21 | day | eventID 0x00 |
 // account).
-func rekeyEventID(dst, old, _ []byte, _ *pebble.Iterator) ([]byte, error) {
+func rekeyEventID(dst, old []byte, _ *pebble.Iterator) ([]byte, error) {
 	day, rest, err := parseDay(old[1:])
 	var account []byte
 	if err == nil {
@@ -149,7 +149,7 @@ func rekeyEventID(dst, old, _ []byte, _ *pebble.Iterator) ([]byte, error) {
 // (0x10 | day | account 0x00 | region 0x00 | eventTime | eventID), to its
 // record key, with the eventSource and eventName of its summary. Records and
 // summaries share their order, so sums only seeks forward.
-func rekeyRecord(dst, old, _ []byte, sums *pebble.Iterator) ([]byte, error) {
+func rekeyRecord(dst, old []byte, sums *pebble.Iterator) ([]byte, error) {
 	k, err := splitEventKey(old)
 	if err != nil {
 		return nil, err
@@ -211,7 +211,7 @@ func moveRetiredBatch(pdb *pebble.DB, retired byte, rekey rekey) (n int, err err
 	var key []byte
 	for valid := iter.First(); valid && n < migrateBatchEntries; valid = iter.Next() {
 		old := iter.Key()
-		if key, err = rekey(key[:0], old, iter.Value(), sums); err != nil {
+		if key, err = rekey(key[:0], old, sums); err != nil {
 			return 0, err
 		}
 		if err := errors.Join(b.Set(key, iter.Value(), nil), b.Delete(old, nil)); err != nil {

@@ -115,11 +115,12 @@ func TestEntriesCompressed(t *testing.T) {
 	if stored != uint64(len(events)) {
 		t.Errorf("shards hold %d events, want %d", stored, len(events))
 	}
-	var byCompression = map[string]float64{}
+	byCompression := map[string]float64{}
+	entries := regexp.MustCompile(`^cairn_shard_entries_total\{compression="(\w+)"\} (\S+)$`)
 	for i := range c.Len() {
 		text := metricsText(t, c.Node(i).HTTPAddr())
 		for _, line := range strings.Split(text, "\n") {
-			if m := regexp.MustCompile(`^cairn_shard_entries_total\{compression="(\w+)"\} (\S+)$`).FindStringSubmatch(line); m != nil {
+			if m := entries.FindStringSubmatch(line); m != nil {
 				v, _ := strconv.ParseFloat(m[2], 64)
 				byCompression[m[1]] += v
 			}
