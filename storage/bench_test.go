@@ -52,20 +52,16 @@ func BenchmarkApplyIngestVariants(b *testing.B) {
 	uniform := func(p *sstable.CompressionProfile) func(int) *sstable.CompressionProfile {
 		return func(int) *sstable.CompressionProfile { return p }
 	}
-	fastL0 := func(p *sstable.CompressionProfile) func(int) *sstable.CompressionProfile {
-		return func(level int) *sstable.CompressionProfile {
-			if level == 0 {
-				return sstable.FastestCompression
-			}
-			return p
-		}
-	}
+	// bottom: as chosen (MinLZ at L0, zstd 3 below), with p at L6.
 	bottom := func(p *sstable.CompressionProfile) func(int) *sstable.CompressionProfile {
 		return func(level int) *sstable.CompressionProfile {
-			if level == 6 {
+			switch level {
+			case 0:
+				return flushCompression
+			case 6:
 				return p
 			}
-			return sstable.ZstdCompression
+			return compression
 		}
 	}
 	for _, v := range []struct {
@@ -81,7 +77,6 @@ func BenchmarkApplyIngestVariants(b *testing.B) {
 		{"zstd3-64K", setLevels(64<<10, uniform(sstable.ZstdCompression))},
 		{"zstd3-128K", setLevels(128<<10, uniform(sstable.ZstdCompression))},
 		{"zstd3-256K", setLevels(256<<10, uniform(sstable.ZstdCompression))},
-		{"L0fastest-zstd3-128K", setLevels(128<<10, fastL0(sstable.ZstdCompression))},
 		{"zstd5-128K", setLevels(128<<10, uniform(zstdAt(5)))},
 		{"zstd7-128K", setLevels(128<<10, uniform(zstdAt(7)))},
 		{"zstd3-L6zstd7-128K", setLevels(128<<10, bottom(zstdAt(7)))},
