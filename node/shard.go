@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -216,11 +217,14 @@ func (s *shard) batchLoop() {
 	}
 }
 
-// compressEntries reports whether the entry this leader proposes next may
-// be compressed: whether every replica of the shard, in its Raft
-// configuration and in its placement, registered featureEntryMinLZ. A
-// replica of an earlier version could not apply a compressed entry. It is
-// asked for every entry; both lookups are reads of in-memory state.
+// compressEntries reports whether the entry this leader proposes next is
+// compressed: whether it goes to another node, and every replica of the
+// shard, in its Raft configuration and in its placement, registered
+// featureEntryMinLZ. A replica of an earlier version could not apply a
+// compressed entry. An entry that stays on this node (a shard with one
+// replica) is not compressed: compressing and decompressing it would cost
+// more CPU than the smaller log write saves. It is asked for every entry;
+// both lookups are reads of in-memory state.
 func (s *shard) compressEntries() bool {
 	conf, err := s.group.configuration()
 	if err != nil {
@@ -235,7 +239,8 @@ func (s *shard) compressEntries() bool {
 		if p := shardPlacement(st, s.id); p != nil {
 			ids = append(ids, p.Replicas...)
 		}
-		ok = haveFeature(st, ids, featureEntryMinLZ)
+		ok = slices.ContainsFunc(ids, func(id string) bool { return id != s.n.cfg.ID }) &&
+			haveFeature(st, ids, featureEntryMinLZ)
 	})
 	return ok
 }

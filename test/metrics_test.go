@@ -115,6 +115,35 @@ func TestEntriesCompressed(t *testing.T) {
 	if stored != uint64(len(events)) {
 		t.Errorf("shards hold %d events, want %d", stored, len(events))
 	}
+	if got := entriesByCompression(t, c); got["minlz"] == 0 || got["none"] != 0 {
+		t.Errorf("ingest entries by compression: %v; want all minlz", got)
+	}
+}
+
+// TestEntriesUncompressedOnOneNode: a shard whose only replica is its leader
+// sends its entries nowhere, so its leader does not compress them, though the
+// node registered that it could apply compressed entries.
+func TestEntriesUncompressedOnOneNode(t *testing.T) {
+	c := NewCluster(t, 1, WithReplicas(1), WithConfig(func(cfg *node.Config) { cfg.HTTPAddr = "127.0.0.1:0" }))
+	waitFor(t, 15*time.Second, "the node registers its features", func() bool {
+		st := c.Node(0).MetaState()
+		return len(st.Nodes) == 1 && slices.Contains(st.Nodes[0].Features, "entry-minlz")
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	events := makeEvents(t, 2000, 12, 8)
+	if res, err := Ingest(ctx, c.Node(0).GRPCAddr(), events, 250, 4); err != nil || res.Stored != len(events) {
+		t.Fatalf("ingest: %+v, %v", res, err)
+	}
+	if got := entriesByCompression(t, c); got["none"] == 0 || got["minlz"] != 0 {
+		t.Errorf("ingest entries by compression: %v; want all none", got)
+	}
+}
+
+// entriesByCompression sums cairn_shard_entries_total over the nodes of c,
+// by compression.
+func entriesByCompression(t *testing.T, c *Cluster) map[string]float64 {
+	t.Helper()
 	byCompression := map[string]float64{}
 	entries := regexp.MustCompile(`^cairn_shard_entries_total\{compression="(\w+)"\} (\S+)$`)
 	for i := range c.Len() {
@@ -126,9 +155,7 @@ func TestEntriesCompressed(t *testing.T) {
 			}
 		}
 	}
-	if byCompression["minlz"] == 0 || byCompression["none"] != 0 {
-		t.Errorf("ingest entries by compression: %v; want all minlz", byCompression)
-	}
+	return byCompression
 }
 
 // metricsText returns what the node's /metrics serves.
