@@ -73,8 +73,8 @@ help:
 
 # cairnd is linked statically with cgo when a C compiler and a static C
 # library are there, so that Pebble compresses with the C zstd library (a
-# quarter more events per second on a 3-node cluster than Pebble's pure-Go
-# zstd; docs/benchmarks.md). netgo and osusergo keep the binary from needing
+# fifth to a third more events per second on a 3-node cluster than Pebble's
+# pure-Go zstd; docs/benchmarks.md). netgo and osusergo keep the binary from needing
 # the C library's name lookups, so it runs on an empty image. Without them,
 # it is built with CGO_ENABLED=0. cairnctl and cairn-agent have no use for
 # cgo.

@@ -100,8 +100,8 @@ const (
 	memTableStopWrites    = 4
 )
 
-// compression is the block compression of every LSM level (see the table
-// above): zstd level 3.
+// compression is the block compression of every LSM level below L0 (see the
+// table above): zstd level 3.
 var compression = sstable.ZstdCompression
 
 // flushCompression is the block compression of L0, where flushes write:

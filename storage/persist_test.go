@@ -6,6 +6,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/vfs"
 
 	cairnv1 "github.com/cairn-lake/cairn/proto/cairn/v1"
@@ -151,5 +152,45 @@ func TestCrashKeepsAppliedIndexAndEventsConsistent(t *testing.T) {
 	}
 	if !sawPartial {
 		t.Error("no crash point kept part of the entries; the test checks nothing")
+	}
+}
+
+// TestFlushCompressionFastCompactionZstd: a flush writes its L0 tables with
+// the fastest codec (MinLZ), and a compaction rewrites them into the last
+// level with zstd.
+func TestFlushCompressionFastCompactionZstd(t *testing.T) {
+	db := mustOpen(t, t.TempDir(), Options{})
+	gen := newEventGen(3, day0)
+	if _, err := db.ApplyIngest(1, gen.batch(200)); err != nil {
+		t.Fatal(err)
+	}
+	codecs := func() map[int]map[string]int {
+		t.Helper()
+		tables, err := db.pdb.SSTables(pebble.WithProperties())
+		if err != nil {
+			t.Fatal(err)
+		}
+		byLevel := map[int]map[string]int{}
+		for level, ts := range tables {
+			for _, tb := range ts {
+				if byLevel[level] == nil {
+					byLevel[level] = map[string]int{}
+				}
+				byLevel[level][tb.Properties.CompressionName]++
+			}
+		}
+		return byLevel
+	}
+	if err := db.pdb.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if got := codecs(); len(got) != 1 || len(got[0]) != 1 || got[0][flushCompression.Name] == 0 {
+		t.Errorf("after a flush, tables by level and compression: %v; want only %s tables in L0", got, flushCompression.Name)
+	}
+	if err := db.Compact(); err != nil {
+		t.Fatal(err)
+	}
+	if got := codecs(); len(got) != 1 || len(got[6]) != 1 || got[6][compression.Name] == 0 {
+		t.Errorf("after a compaction, tables by level and compression: %v; want only %s tables in L6", got, compression.Name)
 	}
 }
