@@ -75,15 +75,14 @@ func (f *shardFSM) Apply(l *raft.Log) any {
 	}
 	switch cmd.Type {
 	case cairnv1.CommandType_COMMAND_TYPE_INGEST:
-		var b cairnv1.IngestBatch
-		mustDecode(l, &cmd, &b)
-		st, err := f.db.ApplyIngest(l.Index, b.Events)
+		events := mustDecodeIngest(l, &cmd)
+		st, err := f.db.ApplyIngest(l.Index, events)
 		if errors.Is(err, storage.ErrInvalidEvent) {
 			// Every replica judges the entry the same way: it stores nothing.
 			if err := f.db.SetAppliedIndex(l.Index); err != nil {
 				panic(fmt.Sprintf("shard %d: cannot record applied index %d: %v", f.shard, l.Index, err))
 			}
-			st = make([]cairnv1.EventStatus, len(b.Events))
+			st = make([]cairnv1.EventStatus, len(events))
 			for i := range st {
 				st[i] = cairnv1.EventStatus_EVENT_STATUS_REJECTED
 			}

@@ -41,6 +41,9 @@ func ValidateEvent(e *cairnv1.Event) error {
 // repeats an earlier event of the same call; otherwise it is
 // EVENT_STATUS_STORED and its raw bytes are stored exactly as given.
 //
+// ApplyIngest keeps no reference to events, their strings or their bytes
+// after it returns.
+//
 // ApplyIngest is deterministic: the same events applied to the same prior
 // state write the same bytes and return the same statuses on every replica.
 // It reads no clock and no randomness, and no map order reaches its output.

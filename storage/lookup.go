@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 
 	"github.com/cockroachdb/pebble/v2"
 
@@ -396,7 +397,9 @@ func (db *DB) noteAccount(account string) {
 		return
 	}
 	if _, ok := db.accounts[account]; !ok {
-		db.accounts[account] = struct{}{}
+		// A clone: account may be part of a larger string, such as the
+		// Raft entry it was decoded from.
+		db.accounts[strings.Clone(account)] = struct{}{}
 		db.accountsSorted = nil
 	}
 }
