@@ -129,7 +129,7 @@ func decodeIngestBatch(payload []byte) ([]*cairnv1.Event, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := eventDecoder{payload: payload, text: string(payload)}
+	d := eventDecoder{text: string(payload)}
 	store := make([]cairnv1.Event, n)
 	events := make([]*cairnv1.Event, 0, n)
 	err = walkFields(payload, 0, func(num protowire.Number, typ protowire.Type, v []byte, off int) error {
@@ -146,11 +146,10 @@ func decodeIngestBatch(payload []byte) ([]*cairnv1.Event, error) {
 	return events, nil
 }
 
-// eventDecoder decodes the events of one payload; text is a copy of it, the
-// strings of the events are substrings of text.
+// eventDecoder decodes the events of one payload. text is a copy of the
+// payload; the strings of the events are substrings of it.
 type eventDecoder struct {
-	payload []byte
-	text    string
+	text string
 }
 
 // event decodes the cairn.v1.Event at src, which is payload[off:], into e.
@@ -173,19 +172,7 @@ func (d *eventDecoder) event(src []byte, off int, e *cairnv1.Event) error {
 		case 1:
 			e.Raw = v
 		case 14:
-			r := &cairnv1.Resource{}
-			err := walkFields(v, off, func(num protowire.Number, typ protowire.Type, v []byte, off int) error {
-				if typ != protowire.BytesType {
-					return nil
-				}
-				switch num {
-				case 1:
-					return d.setString(&r.Name, v, off)
-				case 2:
-					return d.setString(&r.Type, v, off)
-				}
-				return nil
-			})
+			r, err := d.resource(v, off)
 			if err != nil {
 				return err
 			}
@@ -197,6 +184,24 @@ func (d *eventDecoder) event(src []byte, off int, e *cairnv1.Event) error {
 		}
 		return nil
 	})
+}
+
+// resource decodes the cairn.v1.Resource at src, which is payload[off:].
+func (d *eventDecoder) resource(src []byte, off int) (*cairnv1.Resource, error) {
+	r := &cairnv1.Resource{}
+	err := walkFields(src, off, func(num protowire.Number, typ protowire.Type, v []byte, off int) error {
+		if typ != protowire.BytesType {
+			return nil
+		}
+		switch num {
+		case 1:
+			return d.setString(&r.Name, v, off)
+		case 2:
+			return d.setString(&r.Type, v, off)
+		}
+		return nil
+	})
+	return r, err
 }
 
 // setString sets *f to v, which is payload[off:off+len(v)] and must be UTF-8.

@@ -52,16 +52,13 @@ func BenchmarkApplyIngestVariants(b *testing.B) {
 	uniform := func(p *sstable.CompressionProfile) func(int) *sstable.CompressionProfile {
 		return func(int) *sstable.CompressionProfile { return p }
 	}
-	// bottom: as chosen (MinLZ at L0, zstd 3 below), with p at L6.
+	// bottom: as chosen, but with p at L6.
 	bottom := func(p *sstable.CompressionProfile) func(int) *sstable.CompressionProfile {
 		return func(level int) *sstable.CompressionProfile {
-			switch level {
-			case 0:
-				return flushCompression
-			case 6:
+			if level == 6 {
 				return p
 			}
-			return compression
+			return levelCompression(level)
 		}
 	}
 	for _, v := range []struct {

@@ -100,14 +100,21 @@ const (
 	memTableStopWrites    = 4
 )
 
-// compression is the block compression of every LSM level below L0 (see the
-// table above): zstd level 3.
-var compression = sstable.ZstdCompression
+// The block compression of the LSM levels (see the table above): MinLZ for
+// L0, where flushes write (flushCompression), zstd level 3 below it
+// (compression).
+var (
+	flushCompression = sstable.FastestCompression
+	compression      = sstable.ZstdCompression
+)
 
-// flushCompression is the block compression of L0, where flushes write:
-// MinLZ, several times cheaper than zstd. Every L0 byte is rewritten into a
-// lower level soon after, with zstd, so zstd at flush was paid twice.
-var flushCompression = sstable.FastestCompression
+// levelCompression returns the block compression of LSM level level.
+func levelCompression(level int) *sstable.CompressionProfile {
+	if level == 0 {
+		return flushCompression
+	}
+	return compression
+}
 
 // MemTableReservation returns the most block-cache memory that one DB opened
 // with o charges for its memtables (see NewCache).
@@ -164,9 +171,9 @@ func (o Options) pebbleOptions(dir string, cache *pebble.Cache, stalls *stallCou
 		l.BlockSize = dataBlockSize
 		l.IndexBlockSize = indexBlockSize
 		l.FilterPolicy = bloom.FilterPolicy(bloomBitsPerKey)
-		l.Compression = func() *sstable.CompressionProfile { return compression }
+		profile := levelCompression(i)
+		l.Compression = func() *sstable.CompressionProfile { return profile }
 	}
-	po.Levels[0].Compression = func() *sstable.CompressionProfile { return flushCompression }
 	if o.tune != nil {
 		o.tune(po)
 	}
