@@ -1,7 +1,6 @@
 package storage
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 
@@ -82,6 +81,8 @@ func (db *DB) ApplyIngest(index uint64, events []*cairnv1.Event) ([]cairnv1.Even
 	// inBatch holds the eventID keys written by this call. It is only probed,
 	// never iterated, so its order cannot reach the output.
 	inBatch := make(map[string]struct{}, len(events))
+	w := &db.writes
+	w.reset()
 	var idKey, key, value []byte
 	var stored uint64
 	var counts countDeltas
@@ -101,15 +102,15 @@ func (db *DB) ApplyIngest(index uint64, events []*cairnv1.Event) ([]cairnv1.Even
 		iv := eventIDValue{region: e.Region, eventTime: e.EventTimeUnixNano}
 		key = appendRecordKey(key[:0], e.Account, e.EventSource, e.EventName, e.Region, e.EventTimeUnixNano, e.EventId)
 		value = appendEventIDValue(value[:0], iv)
-		if err := errors.Join(b.Set(key, e.Raw, nil), b.Set(idKey, value, nil)); err != nil {
-			return nil, fmt.Errorf("cannot apply entry %d: event %d: %w", index, i, err)
-		}
-		if value, err = writeIndexes(b, value, e); err != nil {
-			return nil, fmt.Errorf("cannot apply entry %d: event %d: %w", index, i, err)
-		}
+		w.setRef(key, e.Raw)
+		w.set(idKey, value)
+		value = writeIndexes(w, value, e)
 		counts.addEvent(e)
 		statuses[i] = cairnv1.EventStatus_EVENT_STATUS_STORED
 		stored++
+	}
+	if err := w.flush(b); err != nil {
+		return nil, fmt.Errorf("cannot apply entry %d: %w", index, err)
 	}
 	if err := counts.write(db.pdb, db.countCache, b); err != nil {
 		return nil, fmt.Errorf("cannot apply entry %d: %w", index, err)
@@ -135,27 +136,22 @@ func (db *DB) ApplyIngest(index uint64, events []*cairnv1.Event) ([]cairnv1.Even
 	return statuses, nil
 }
 
-// writeIndexes adds e's summary and lookup index entries to b, using buf as
-// scratch, and returns buf. Entries are written in a fixed order, so the
-// batch is the same on every replica.
-func writeIndexes(b *pebble.Batch, buf []byte, e *cairnv1.Event) ([]byte, error) {
+// writeIndexes adds e's summary and lookup index entries to w, using buf as
+// scratch, and returns buf.
+func writeIndexes(w *sortedWrites, buf []byte, e *cairnv1.Event) []byte {
 	buf = appendSummaryKey(buf[:0], e.Account, e.Region, e.EventTimeUnixNano, e.EventId)
 	n := len(buf)
 	buf = appendSummary(buf, e)
-	if err := b.Set(buf[:n], buf[n:], nil); err != nil {
-		return buf, fmt.Errorf("cannot write summary: %w", err)
-	}
+	w.set(buf[:n], buf[n:])
 	for _, ix := range indexedAttrs {
 		v := ix.ofEvent(e)
 		if !indexable(v) {
 			continue
 		}
 		buf = appendIndexKey(buf[:0], indexKey{attr: ix.attr, account: e.Account, value: v, eventTime: e.EventTimeUnixNano, eventID: e.EventId})
-		if err := b.Set(buf, []byte(e.Region), nil); err != nil {
-			return buf, fmt.Errorf("cannot write index entry: %w", err)
-		}
+		w.setString(buf, e.Region)
 	}
-	return buf, nil
+	return buf
 }
 
 // SetAppliedIndex records index as applied without other changes, for entries

@@ -55,9 +55,10 @@ type DB struct {
 
 	logger *slog.Logger
 	// seenDays and countCache spare ApplyIngest reads; both are used only
-	// under applyMu.
+	// under applyMu, as is writes, ApplyIngest's reused write buffer.
 	seenDays   seenDays
 	countCache map[string]uint64
+	writes     sortedWrites
 	// compacting is set while a compaction after a retention cut runs.
 	compacting atomic.Bool
 }
