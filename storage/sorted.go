@@ -3,6 +3,7 @@ package storage
 import (
 	"bytes"
 	"cmp"
+	"encoding/binary"
 	"slices"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -21,13 +22,18 @@ import (
 type sortedWrites struct {
 	buf    []byte // keys, and the values that set copied
 	writes []pendingWrite
+	order  []writeOrder // sorted, rather than the bigger writes
 }
 
 type pendingWrite struct {
 	key   span
 	value span   // in buf, when ref is nil
 	ref   []byte // the value, when it is not copied
-	seq   int    // order of the call, which breaks ties of equal keys
+}
+
+type writeOrder struct {
+	head uint64 // the key's first 8 bytes, big-endian, zero-padded
+	i    int    // index in writes, which breaks ties of equal keys
 }
 
 type span struct{ start, end int }
@@ -35,12 +41,12 @@ type span struct{ start, end int }
 func (w *sortedWrites) reset() {
 	w.buf = w.buf[:0]
 	w.writes = w.writes[:0]
+	w.order = w.order[:0]
 }
 
 // set copies key and value.
 func (w *sortedWrites) set(key []byte, value []byte) {
-	k := w.appendBytes(key)
-	w.writes = append(w.writes, pendingWrite{key: k, value: w.appendBytes(value), seq: len(w.writes)})
+	w.add(pendingWrite{key: w.appendBytes(key), value: w.appendBytes(value)})
 }
 
 // setString copies key and value.
@@ -48,12 +54,17 @@ func (w *sortedWrites) setString(key []byte, value string) {
 	k := w.appendBytes(key)
 	start := len(w.buf)
 	w.buf = append(w.buf, value...)
-	w.writes = append(w.writes, pendingWrite{key: k, value: span{start, len(w.buf)}, seq: len(w.writes)})
+	w.add(pendingWrite{key: k, value: span{start, len(w.buf)}})
 }
 
 // setRef copies key and keeps value, which must stay unchanged until flush.
 func (w *sortedWrites) setRef(key []byte, value []byte) {
-	w.writes = append(w.writes, pendingWrite{key: w.appendBytes(key), ref: value, seq: len(w.writes)})
+	w.add(pendingWrite{key: w.appendBytes(key), ref: value})
+}
+
+func (w *sortedWrites) add(pw pendingWrite) {
+	w.order = append(w.order, writeOrder{head: keyHead(w.bytes(pw.key)), i: len(w.writes)})
+	w.writes = append(w.writes, pw)
 }
 
 func (w *sortedWrites) appendBytes(p []byte) span {
@@ -64,16 +75,32 @@ func (w *sortedWrites) appendBytes(p []byte) span {
 
 func (w *sortedWrites) bytes(s span) []byte { return w.buf[s.start:s.end] }
 
+// keyHead returns the first 8 bytes of key as a big-endian number, padded
+// with zeros: most keys of a batch differ there, so most comparisons of the
+// sort need not read the keys.
+func keyHead(key []byte) uint64 {
+	if len(key) >= 8 {
+		return binary.BigEndian.Uint64(key)
+	}
+	var b [8]byte
+	copy(b[:], key)
+	return binary.BigEndian.Uint64(b[:])
+}
+
 // flush adds the writes to b in key order (equal keys in the order they were
 // set, so the last one wins, as in a batch), and resets w.
 func (w *sortedWrites) flush(b *pebble.Batch) error {
-	slices.SortFunc(w.writes, func(x, y pendingWrite) int {
-		if c := bytes.Compare(w.bytes(x.key), w.bytes(y.key)); c != 0 {
+	slices.SortFunc(w.order, func(x, y writeOrder) int {
+		if x.head != y.head {
+			return cmp.Compare(x.head, y.head)
+		}
+		if c := bytes.Compare(w.bytes(w.writes[x.i].key), w.bytes(w.writes[y.i].key)); c != 0 {
 			return c
 		}
-		return cmp.Compare(x.seq, y.seq)
+		return cmp.Compare(x.i, y.i)
 	})
-	for _, pw := range w.writes {
+	for _, o := range w.order {
+		pw := &w.writes[o.i]
 		value := pw.ref
 		if value == nil {
 			value = w.bytes(pw.value)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"sync"
 	"testing"
 	"time"
@@ -36,6 +37,7 @@ func benchIngest(b *testing.B, c *Cluster, events [][]byte, streams int) {
 	var wg sync.WaitGroup
 	errs := make([]error, streams)
 	acked := make([]int, streams)
+	stopProfile := profileCPU(b, "CAIRN_BENCH_INGEST_PROFILE") // the load alone
 	cpuStart, cpuOK := processCPU()
 	start := time.Now()
 	for s := range streams {
@@ -54,6 +56,7 @@ func benchIngest(b *testing.B, c *Cluster, events [][]byte, streams int) {
 	wg.Wait()
 	elapsed := time.Since(start)
 	cpuEnd, _ := processCPU()
+	stopProfile()
 	total := 0
 	for s := range streams {
 		if errs[s] != nil {
@@ -67,6 +70,28 @@ func benchIngest(b *testing.B, c *Cluster, events [][]byte, streams int) {
 	b.ReportMetric(float64(total)/elapsed.Seconds(), "events/s")
 	if cpuOK {
 		b.ReportMetric(float64((cpuEnd-cpuStart).Microseconds())/float64(total), "cpu-µs/event")
+	}
+}
+
+// profileCPU starts a CPU profile into the file named by the environment
+// variable env, if it is set, and returns the function that stops it.
+func profileCPU(b *testing.B, env string) (stop func()) {
+	path := os.Getenv(env)
+	if path == "" {
+		return func() {}
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		b.Fatal(err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		if err := f.Close(); err != nil {
+			b.Error(err)
+		}
 	}
 }
 

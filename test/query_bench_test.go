@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime/pprof"
 	"slices"
 	"strings"
 	"testing"
@@ -130,17 +129,7 @@ func BenchmarkQueries(b *testing.B) {
 			{Attribute: cairnv1.LookupAttribute_LOOKUP_ATTRIBUTE_EVENT_ID, Value: sample.EventId}}})},
 	}
 	b.ResetTimer()
-	if path := os.Getenv("CAIRN_BENCH_QUERY_PROFILE"); path != "" {
-		// A CPU profile of the queries alone, not of the load.
-		f, err := os.Create(path)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if err := pprof.StartCPUProfile(f); err != nil {
-			b.Fatal(err)
-		}
-		defer func() { pprof.StopCPUProfile(); f.Close() }()
-	}
+	defer profileCPU(b, "CAIRN_BENCH_QUERY_PROFILE")() // the queries, not the load
 	only := os.Getenv("CAIRN_BENCH_QUERIES") // e.g. "Q3,Q5": run only those
 	for _, q := range queries {
 		if only != "" && !slices.Contains(strings.Split(only, ","), q.name) {
