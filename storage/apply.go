@@ -74,8 +74,13 @@ func (db *DB) ApplyIngest(index uint64, events []*cairnv1.Event) ([]cairnv1.Even
 		size += len(e.Raw) + 2*len(e.Account) + 2*len(e.EventId) + 2*len(e.Region) + 64
 	}
 
-	b := db.pdb.NewBatchWithSize(size)
-	defer b.Close()
+	b := db.applyBatch(size)
+	committed := false
+	defer func() {
+		if !committed { // a failed batch is not reused
+			db.dropApplyBatch()
+		}
+	}()
 	db.seenDays.pending = db.seenDays.pending[:0] // nothing of a failed batch
 	statuses := make([]cairnv1.EventStatus, len(events))
 	// inBatch holds the eventID keys written by this call. It is only probed,
@@ -120,6 +125,7 @@ func (db *DB) ApplyIngest(index uint64, events []*cairnv1.Event) ([]cairnv1.Even
 	if err := db.commitMeta(b, index, &count); err != nil {
 		return nil, fmt.Errorf("cannot apply entry %d: %w", index, err)
 	}
+	committed = true
 	// After the commit, so that a cache loaded meanwhile from a snapshot
 	// that lacks these events still learns their accounts, and so that the
 	// dedup memory and the count cache hold only what is committed.
@@ -134,6 +140,31 @@ func (db *DB) ApplyIngest(index uint64, events []*cairnv1.Event) ([]cairnv1.Even
 	db.seenDays.commit()
 	db.countCache = counts.remember(db.countCache)
 	return statuses, nil
+}
+
+// maxRetainedBatch bounds the batch ApplyIngest keeps for the next entry.
+// An entry's batch takes about 1.5 MB; allocating and zeroing that afresh for
+// every entry on every replica cost more than keeping it.
+const maxRetainedBatch = 4 << 20
+
+// applyBatch returns the DB's empty batch for ApplyIngest. The caller holds
+// applyMu.
+func (db *DB) applyBatch(size int) *pebble.Batch {
+	if db.batch == nil {
+		db.batch = db.pdb.NewBatchWithSize(size, pebble.WithMaxRetainedSizeBytes(maxRetainedBatch))
+	} else {
+		db.batch.Reset()
+	}
+	return db.batch
+}
+
+// dropApplyBatch closes the batch applyBatch keeps, if any. The caller holds
+// applyMu, or no call can use the DB any more.
+func (db *DB) dropApplyBatch() {
+	if db.batch != nil {
+		db.batch.Close()
+		db.batch = nil
+	}
 }
 
 // writeIndexes adds e's summary and lookup index entries to w, using buf as

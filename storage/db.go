@@ -55,10 +55,11 @@ type DB struct {
 
 	logger *slog.Logger
 	// seenDays and countCache spare ApplyIngest reads; both are used only
-	// under applyMu, as is writes, ApplyIngest's reused write buffer.
+	// under applyMu, as are writes and batch, which ApplyIngest reuses.
 	seenDays   seenDays
 	countCache map[string]uint64
 	writes     sortedWrites
+	batch      *pebble.Batch
 	// compacting is set while a compaction after a retention cut runs.
 	compacting atomic.Bool
 }
@@ -140,6 +141,7 @@ func (db *DB) close(flush bool) error {
 	if err := db.life.close(); err != nil {
 		return err
 	}
+	db.dropApplyBatch()
 	var flushErr error
 	if flush {
 		flushErr = db.pdb.Flush()
