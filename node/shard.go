@@ -273,6 +273,8 @@ func (s *shard) commit(batch []*proposal, compress bool) {
 		return
 	}
 	start := time.Now()
+	done := s.fsm.propose(data, events)
+	defer done()
 	f := s.group.raft.Apply(data, 15*time.Second)
 	if err := f.Error(); err != nil {
 		if errors.Is(err, raft.ErrNotLeader) || errors.Is(err, raft.ErrLeadershipLost) || errors.Is(err, raft.ErrLeadershipTransferInProgress) {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/hashicorp/raft"
 	"google.golang.org/protobuf/proto"
@@ -33,6 +34,14 @@ type shardFSM struct {
 	// shared.
 	mu sync.RWMutex
 	db *storage.DB
+
+	// proposed holds the events of the ingest entries this replica proposed
+	// as leader and still waits for, keyed by the entry's data, which raft
+	// hands back to Apply on the proposer: Apply then need not decompress and
+	// decode what the proposer just encoded. It is a cache: an entry applied
+	// without it (on a follower, or replayed) decodes to the same events.
+	proposedMu sync.Mutex
+	proposed   map[*byte]proposedEntry
 
 	// restores counts snapshots installed since start.
 	restores atomic.Uint64
@@ -63,9 +72,46 @@ func (f *shardFSM) DB() (*storage.DB, func()) {
 	return f.db, f.mu.RUnlock
 }
 
+type proposedEntry struct {
+	size   int // of the data
+	events []*cairnv1.Event
+}
+
+// propose records that data, an encoded ingest entry, holds events, until
+// the returned function is called. The caller must not change data or
+// events meanwhile.
+func (f *shardFSM) propose(data []byte, events []*cairnv1.Event) (done func()) {
+	key := unsafe.SliceData(data)
+	f.proposedMu.Lock()
+	defer f.proposedMu.Unlock()
+	if f.proposed == nil {
+		f.proposed = make(map[*byte]proposedEntry)
+	}
+	f.proposed[key] = proposedEntry{size: len(data), events: events}
+	return func() {
+		f.proposedMu.Lock()
+		defer f.proposedMu.Unlock()
+		delete(f.proposed, key)
+	}
+}
+
+// proposedEvents returns the events of data if this replica proposed it.
+func (f *shardFSM) proposedEvents(data []byte) ([]*cairnv1.Event, bool) {
+	f.proposedMu.Lock()
+	defer f.proposedMu.Unlock()
+	p, ok := f.proposed[unsafe.SliceData(data)]
+	if !ok || p.size != len(data) {
+		return nil, false
+	}
+	return p.events, true
+}
+
 func (f *shardFSM) Apply(l *raft.Log) any {
+	events, proposed := f.proposedEvents(l.Data)
 	var cmd cairnv1.Command
-	if err := proto.Unmarshal(l.Data, &cmd); err != nil {
+	if proposed {
+		cmd.Type = cairnv1.CommandType_COMMAND_TYPE_INGEST
+	} else if err := proto.Unmarshal(l.Data, &cmd); err != nil {
 		panic(fmt.Sprintf("shard %d: cannot decode raft entry %d: %v", f.shard, l.Index, err))
 	}
 	f.mu.RLock()
@@ -75,7 +121,9 @@ func (f *shardFSM) Apply(l *raft.Log) any {
 	}
 	switch cmd.Type {
 	case cairnv1.CommandType_COMMAND_TYPE_INGEST:
-		events := mustDecodeIngest(l, &cmd)
+		if !proposed {
+			events = mustDecodeIngest(l, &cmd)
+		}
 		st, err := f.db.ApplyIngest(l.Index, events)
 		if errors.Is(err, storage.ErrInvalidEvent) {
 			// Every replica judges the entry the same way: it stores nothing.

@@ -10,6 +10,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	cairnv1 "github.com/cairn-lake/cairn/proto/cairn/v1"
+	"github.com/cairn-lake/cairn/storage"
 )
 
 func TestEncodeIngestCommandMatchesProto(t *testing.T) {
@@ -104,5 +105,55 @@ func TestHaveFeature(t *testing.T) {
 		if got := haveFeature(st, tc.ids, featureEntryMinLZ); got != tc.want {
 			t.Errorf("haveFeature(%v) = %v, want %v", tc.ids, got, tc.want)
 		}
+	}
+}
+
+// On the replica that proposed an entry, Apply takes the entry's events from
+// the proposal instead of decoding the entry, but only for that very entry:
+// an equal copy of its data, as a follower or a replay reads it, is decoded.
+func TestApplyTakesProposedEvents(t *testing.T) {
+	f, err := openShardFSM(0, t.TempDir(), storage.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.close() })
+	event := func(id, raw string) *cairnv1.Event {
+		return &cairnv1.Event{Raw: []byte(raw), EventId: id, Account: "111122223333", Region: "us-east-1", EventTimeUnixNano: 1700000000e9}
+	}
+	encode := func(e *cairnv1.Event) []byte {
+		data, err := encodeIngestCommand(&cairnv1.IngestBatch{Events: []*cairnv1.Event{e}}, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return data
+	}
+	raw := func(id string) string {
+		db, release := f.DB()
+		defer release()
+		b, err := db.GetRaw("111122223333", id, 1700000000e9)
+		if err != nil {
+			t.Fatalf("GetRaw(%s): %v", id, err)
+		}
+		return string(b)
+	}
+
+	// The proposal's events differ from the data only to tell which was applied.
+	data := encode(event("a", `{"from":"entry"}`))
+	done := f.propose(data, []*cairnv1.Event{event("a", `{"from":"proposal"}`)})
+	if st := f.Apply(&raft.Log{Index: 1, Data: data}); fmt.Sprint(st) != "[EVENT_STATUS_STORED]" {
+		t.Fatalf("Apply = %v", st)
+	}
+	done()
+	if got := raw("a"); got != `{"from":"proposal"}` {
+		t.Errorf("proposed entry: stored %s, want the proposal's events", got)
+	}
+
+	data = encode(event("b", `{"from":"entry"}`))
+	defer f.propose(data, []*cairnv1.Event{event("b", `{"from":"proposal"}`)})()
+	if st := f.Apply(&raft.Log{Index: 2, Data: bytes.Clone(data)}); fmt.Sprint(st) != "[EVENT_STATUS_STORED]" {
+		t.Fatalf("Apply = %v", st)
+	}
+	if got := raw("b"); got != `{"from":"entry"}` {
+		t.Errorf("copy of a proposed entry: stored %s, want the entry's events", got)
 	}
 }
