@@ -129,7 +129,8 @@ func BenchmarkQueries(b *testing.B) {
 			{Attribute: cairnv1.LookupAttribute_LOOKUP_ATTRIBUTE_EVENT_ID, Value: sample.EventId}}})},
 	}
 	b.ResetTimer()
-	defer profileCPU(b, "CAIRN_BENCH_QUERY_PROFILE")() // the queries, not the load
+	// A CPU profile of the queries, not of the load.
+	defer profileCPU(b, "CAIRN_BENCH_QUERY_PROFILE")()
 	only := os.Getenv("CAIRN_BENCH_QUERIES") // e.g. "Q3,Q5": run only those
 	for _, q := range queries {
 		if only != "" && !slices.Contains(strings.Split(only, ","), q.name) {
