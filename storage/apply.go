@@ -79,6 +79,7 @@ func (db *DB) ApplyIngest(index uint64, events []*cairnv1.Event) ([]cairnv1.Even
 	defer func() {
 		if !committed { // a failed batch is not reused
 			db.dropApplyBatch()
+			db.counts.abort()
 		}
 	}()
 	db.seenDays.pending = db.seenDays.pending[:0] // nothing of a failed batch
@@ -90,7 +91,6 @@ func (db *DB) ApplyIngest(index uint64, events []*cairnv1.Event) ([]cairnv1.Even
 	w.reset()
 	var idKey, key, value []byte
 	var stored uint64
-	var counts countDeltas
 	for i, e := range events {
 		ik := eventIDKey{day: dayOf(e.EventTimeUnixNano), account: e.Account, eventID: e.EventId}
 		idKey = appendEventIDKey(idKey[:0], ik)
@@ -110,14 +110,14 @@ func (db *DB) ApplyIngest(index uint64, events []*cairnv1.Event) ([]cairnv1.Even
 		w.setRef(key, e.Raw)
 		w.set(idKey, value)
 		value = writeIndexes(w, value, e)
-		counts.addEvent(e)
+		db.counts.addEvent(e)
 		statuses[i] = cairnv1.EventStatus_EVENT_STATUS_STORED
 		stored++
 	}
 	if err := w.flush(b); err != nil {
 		return nil, fmt.Errorf("cannot apply entry %d: %w", index, err)
 	}
-	if err := counts.write(db.pdb, db.countCache, b); err != nil {
+	if err := db.counts.write(db.pdb, b); err != nil {
 		return nil, fmt.Errorf("cannot apply entry %d: %w", index, err)
 	}
 
@@ -138,7 +138,7 @@ func (db *DB) ApplyIngest(index uint64, events []*cairnv1.Event) ([]cairnv1.Even
 		}
 	}
 	db.seenDays.commit()
-	db.countCache = counts.remember(db.countCache)
+	db.counts.commit()
 	return statuses, nil
 }
 

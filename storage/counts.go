@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/cockroachdb/pebble/v2"
 
@@ -83,18 +84,12 @@ func parseCount(src []byte) (uint64, error) {
 }
 
 // countDeltas accumulates the changes one batch makes to counts, by count
-// key.
+// key, for the writers other than ApplyIngest (retention cuts, migrations),
+// which read every count they change.
 type countDeltas struct {
 	m   map[string]int64
 	buf []byte
-	// written holds the counts write gave the keys of m.
-	written map[string]uint64
 }
-
-// countCacheMax bounds the count cache of a DB (DB.countCache): the values
-// of the counts written lately, exactly as committed, so that the next
-// batches need not read them. It is emptied when full.
-const countCacheMax = 100_000
 
 // add changes the count of the events like the one with key k and summary
 // fields s by n.
@@ -107,18 +102,10 @@ func (d *countDeltas) add(day int32, account []byte, s *summary, n int64) {
 	d.m[string(d.buf)] += n
 }
 
-// addEvent is add for an event about to be stored.
-func (d *countDeltas) addEvent(e *cairnv1.Event) {
-	s := summary{eventSource: []byte(e.EventSource), eventName: []byte(e.EventName),
-		category: []byte(e.EventCategory), readOnly: []byte(e.ReadOnly), columns: e.Columns}
-	d.add(dayOf(e.EventTimeUnixNano), []byte(e.Account), &s, 1)
-}
-
 // write adds the new counts to b, in key order so that the batch is the
-// same on every replica: each is taken from cache or else read from r (the
-// state b applies to), and changed by its delta; a count that reaches 0 is
-// deleted. cache may be nil.
-func (d *countDeltas) write(r reader, cache map[string]uint64, b *pebble.Batch) error {
+// same on every replica: each is read from r (the state b applies to) and
+// changed by its delta.
+func (d *countDeltas) write(r reader, b *pebble.Batch) error {
 	keys := make([]string, 0, len(d.m))
 	for k, delta := range d.m {
 		if delta != 0 {
@@ -126,55 +113,152 @@ func (d *countDeltas) write(r reader, cache map[string]uint64, b *pebble.Batch) 
 		}
 	}
 	slices.Sort(keys)
-	var buf [binary.MaxVarintLen64]byte
-	d.written = make(map[string]uint64, len(keys))
 	for _, k := range keys {
-		old, cached := cache[k]
-		if !cached {
-			v, closer, err := r.Get([]byte(k))
-			switch {
-			case errors.Is(err, pebble.ErrNotFound):
-			case err != nil:
-				return fmt.Errorf("cannot read count: %w", err)
-			default:
-				old, err = parseCount(v)
-				if err := errors.Join(err, closer.Close()); err != nil {
-					return err
-				}
-			}
-		}
-		n := int64(old) + d.m[k]
-		var err error
-		switch {
-		case n < 0:
-			return fmt.Errorf("count %q would go below zero (%d %+d): %w", k, old, d.m[k], errBadKey)
-		case n == 0:
-			err = b.Delete([]byte(k), nil)
-		default:
-			err = b.Set([]byte(k), binary.AppendUvarint(buf[:0], uint64(n)), nil)
+		old, err := readCount(r, k)
+		if err == nil {
+			_, err = writeCount(b, k, old, d.m[k])
 		}
 		if err != nil {
-			return fmt.Errorf("cannot write count: %w", err)
+			return err
 		}
-		d.written[k] = uint64(n)
 	}
 	return nil
 }
 
-// remember adds the counts write gave to cache, once they are committed, and
-// returns the cache (a new one when cache was nil or full).
-func (d *countDeltas) remember(cache map[string]uint64) map[string]uint64 {
-	if cache == nil || len(cache)+len(d.written) > countCacheMax {
-		cache = make(map[string]uint64, len(d.written))
+// readCount reads the count at key from r; a missing count is 0.
+func readCount(r reader, key string) (uint64, error) {
+	v, closer, err := r.Get([]byte(key))
+	switch {
+	case errors.Is(err, pebble.ErrNotFound):
+		return 0, nil
+	case err != nil:
+		return 0, fmt.Errorf("cannot read count: %w", err)
 	}
-	for k, n := range d.written {
-		if n == 0 {
-			delete(cache, k)
-		} else {
-			cache[k] = n
+	n, err := parseCount(v)
+	return n, errors.Join(err, closer.Close())
+}
+
+// writeCount adds to b the count at key changed from old by delta, and
+// returns it: a count that reaches 0 is deleted.
+func writeCount(b *pebble.Batch, key string, old uint64, delta int64) (uint64, error) {
+	var buf [binary.MaxVarintLen64]byte
+	n := int64(old) + delta
+	var err error
+	switch {
+	case n < 0:
+		return 0, fmt.Errorf("count %q would go below zero (%d %+d): %w", key, old, delta, errBadKey)
+	case n == 0:
+		err = b.Delete([]byte(key), nil)
+	default:
+		err = b.Set([]byte(key), binary.AppendUvarint(buf[:0], uint64(n)), nil)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("cannot write count: %w", err)
+	}
+	return uint64(n), nil
+}
+
+// countCacheMax bounds a countCache: it is emptied when it holds more
+// counts.
+const countCacheMax = 100_000
+
+// countCache is ApplyIngest's way to counts: it adds up a batch's changes
+// and remembers the counts written lately, exactly as committed, so that the
+// next batches need not read them. Each event costs one map lookup, which
+// finds both its count's delta and its value. It is used under applyMu.
+type countCache struct {
+	index   map[string]int32 // count key → counts
+	counts  []cachedCount
+	touched []int32 // the counts the batch being built changes
+	buf     []byte
+}
+
+type cachedCount struct {
+	key     string
+	n       uint64 // as committed, if known
+	next    uint64 // as the batch being built writes it
+	delta   int64  // of the batch being built
+	known   bool
+	touched bool
+}
+
+// addEvent counts an event about to be stored.
+func (c *countCache) addEvent(e *cairnv1.Event) {
+	c.buf = appendCountKey(c.buf[:0], &countKey{day: dayOf(e.EventTimeUnixNano), account: []byte(e.Account),
+		eventSource: []byte(e.EventSource), eventName: []byte(e.EventName), category: []byte(e.EventCategory),
+		readOnly: []byte(e.ReadOnly), columns: e.Columns & CountedColumns})
+	i, ok := c.index[string(c.buf)]
+	if !ok {
+		if c.index == nil {
+			c.index = make(map[string]int32)
 		}
+		i = int32(len(c.counts))
+		key := string(c.buf)
+		c.counts = append(c.counts, cachedCount{key: key})
+		c.index[key] = i
 	}
-	return cache
+	cc := &c.counts[i]
+	if !cc.touched {
+		cc.touched = true
+		c.touched = append(c.touched, i)
+	}
+	cc.delta++
+}
+
+// write adds the batch's new counts to b, in key order so that the batch is
+// the same on every replica; a count not in the cache is read from r (the
+// state b applies to).
+func (c *countCache) write(r reader, b *pebble.Batch) error {
+	slices.SortFunc(c.touched, func(x, y int32) int { return strings.Compare(c.counts[x].key, c.counts[y].key) })
+	for _, i := range c.touched {
+		cc := &c.counts[i]
+		if cc.delta == 0 {
+			continue
+		}
+		if !cc.known {
+			n, err := readCount(r, cc.key)
+			if err != nil {
+				return err
+			}
+			cc.n, cc.known = n, true
+		}
+		n, err := writeCount(b, cc.key, cc.n, cc.delta)
+		if err != nil {
+			return err
+		}
+		cc.next = n
+	}
+	return nil
+}
+
+// commit makes the counts write gave the committed ones.
+func (c *countCache) commit() {
+	for _, i := range c.touched {
+		cc := &c.counts[i]
+		if cc.delta != 0 {
+			cc.n = cc.next
+		}
+		cc.delta, cc.touched = 0, false
+	}
+	c.touched = c.touched[:0]
+	if len(c.counts) > countCacheMax {
+		c.forget()
+	}
+}
+
+// abort drops the changes of a batch that was not committed.
+func (c *countCache) abort() {
+	for _, i := range c.touched {
+		c.counts[i].delta, c.counts[i].touched = 0, false
+	}
+	c.touched = c.touched[:0]
+}
+
+// forget empties the cache, for changes to counts it did not see.
+func (c *countCache) forget() {
+	clear(c.index)
+	c.counts = c.counts[:0]
+	c.touched = c.touched[:0]
 }
 
 // ScanCounts is ScanFields for a query that only counts events by some of

@@ -60,7 +60,7 @@ func (db *DB) ApplyCut(index uint64, r *Retention) (CutStats, error) {
 		}
 	}
 	if err == nil {
-		err = c.counts.write(db.pdb, db.countCache, b)
+		err = c.counts.write(db.pdb, b)
 	}
 	if err != nil {
 		return stats, fmt.Errorf("cannot apply cut %d: %w", index, err)
@@ -73,7 +73,7 @@ func (db *DB) ApplyCut(index uint64, r *Retention) (CutStats, error) {
 		// The range deletions reach past what the memories of ApplyIngest
 		// know of.
 		db.seenDays.forget()
-		db.countCache = nil
+		db.counts.forget()
 		db.compactDaysAsync(first, last)
 	}
 	return stats, nil

@@ -54,12 +54,12 @@ type DB struct {
 	accountsSorted []string            // a sorted copy, nil when stale
 
 	logger *slog.Logger
-	// seenDays and countCache spare ApplyIngest reads; both are used only
-	// under applyMu, as are writes and batch, which ApplyIngest reuses.
-	seenDays   seenDays
-	countCache map[string]uint64
-	writes     sortedWrites
-	batch      *pebble.Batch
+	// seenDays and counts spare ApplyIngest reads; both are used only under
+	// applyMu, as are writes and batch, which ApplyIngest reuses.
+	seenDays seenDays
+	counts   countCache
+	writes   sortedWrites
+	batch    *pebble.Batch
 	// compacting is set while a compaction after a retention cut runs.
 	compacting atomic.Bool
 }

@@ -113,7 +113,7 @@ func rebuildDerived(pdb *pebble.DB, logger *slog.Logger) error {
 	if err := errors.Join(iter.Error(), iter.Close()); err != nil {
 		return err
 	}
-	if err := d.write(pdb, nil, b); err != nil {
+	if err := d.write(pdb, b); err != nil {
 		return err
 	}
 	if err := b.Commit(pebble.NoSync); err != nil {
