@@ -1,26 +1,43 @@
 package test
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"os"
 	"path/filepath"
 	"runtime/pprof"
+	"slices"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/cairn-lake/cairn/cmd/cairn-agent/gen"
 	"github.com/cairn-lake/cairn/node"
+	"github.com/cairn-lake/cairn/storage/event"
 )
 
 // genEvents returns n realistic CloudTrail records from the agent's
 // generator, spread over accounts accounts and the last week.
+//
+// With CAIRN_BENCH_ORDER=time they come in eventTime order, as agents
+// deliver current events, instead of in random order over the week.
 func genEvents(n, accounts int, seed int64) [][]byte {
 	g := gen.New(gen.Config{Seed: seed, Accounts: accounts, Start: time.Now().Add(-7 * 24 * time.Hour), Days: 7})
 	out := make([][]byte, n)
 	for i := range out {
 		out[i] = g.Next(nil)
+	}
+	if os.Getenv("CAIRN_BENCH_ORDER") == "time" {
+		times := make(map[*byte]int64, n)
+		for _, raw := range out {
+			e, err := event.Parse(raw, time.Now())
+			if err != nil {
+				panic(err)
+			}
+			times[&raw[0]] = e.EventTimeUnixNano
+		}
+		slices.SortStableFunc(out, func(a, b []byte) int { return cmp.Compare(times[&a[0]], times[&b[0]]) })
 	}
 	return out
 }
@@ -33,7 +50,6 @@ func benchIngest(b *testing.B, c *Cluster, events [][]byte, streams int) {
 	b.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	per := (len(events) + streams - 1) / streams
 	var wg sync.WaitGroup
 	errs := make([]error, streams)
 	acked := make([]int, streams)
@@ -41,7 +57,10 @@ func benchIngest(b *testing.B, c *Cluster, events [][]byte, streams int) {
 	cpuStart, cpuOK := processCPU()
 	start := time.Now()
 	for s := range streams {
-		part := events[min(s*per, len(events)):min((s+1)*per, len(events))]
+		var part [][]byte // every streams-th event, so that all streams go through time together
+		for i := s; i < len(events); i += streams {
+			part = append(part, events[i])
+		}
 		addr := c.Node(s % c.Len()).GRPCAddr()
 		wg.Add(1)
 		go func() {
