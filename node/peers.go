@@ -43,7 +43,8 @@ func (p *peerPool) conn(addr string) *grpc.ClientConn {
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxMessageBytes), grpc.MaxCallSendMsgSize(maxMessageBytes)),
 		grpc.WithInitialWindowSize(streamWindowBytes),
-		grpc.WithInitialConnWindowSize(connWindowBytes))
+		grpc.WithInitialConnWindowSize(connWindowBytes),
+		peerBuffers)
 	if err != nil {
 		c, _ = grpc.NewClient("passthrough:///invalid-address", grpc.WithTransportCredentials(insecure.NewCredentials()))
 	}

@@ -16,7 +16,7 @@ import (
 
 func (n *Node) startGRPC() {
 	n.grpcServer = grpc.NewServer(grpc.MaxRecvMsgSize(maxMessageBytes), grpc.MaxSendMsgSize(maxMessageBytes),
-		grpc.InitialWindowSize(streamWindowBytes), grpc.InitialConnWindowSize(connWindowBytes))
+		grpc.InitialWindowSize(streamWindowBytes), grpc.InitialConnWindowSize(connWindowBytes), serverBuffers)
 	cairnv1.RegisterIngestServiceServer(n.grpcServer, &ingestService{n: n})
 	cairnv1.RegisterClusterServiceServer(n.grpcServer, &clusterService{n: n})
 	cairnv1.RegisterQueryServiceServer(n.grpcServer, &queryService{n: n})
