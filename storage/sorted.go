@@ -10,15 +10,17 @@ import (
 )
 
 // sortedWrites collects the writes of one batch and adds them to it in key
-// order.
+// order. The order depends only on the keys and on the order of the calls,
+// so the batch is the same on every replica.
 //
-// Pebble inserts a batch into the memtable skiplist in batch order, and
-// starts each insert's search from where the previous one ended: an insert
-// that lands near the previous one takes a few steps, one in random order a
-// search from the top of a skiplist of up to a million entries, with a cache
-// miss at most of its steps. An entry's events come from many accounts, days
-// and API calls, so their keys arrive in random order; sorted, neighbouring
-// writes land near each other.
+// Pebble inserts a batch into the memtable skiplist in batch order. An insert
+// whose key falls in the same gap as the previous one's (no key of the
+// memtable between them) starts from where that one ended and takes a few
+// steps; any other searches from the top of a skiplist of up to a million
+// entries, with a cache miss at most steps. An entry's events come from many
+// accounts, days and API calls, so their writes come in random order; in key
+// order, an account's events of one API call that arrive in time order fall
+// next to each other, after everything older.
 type sortedWrites struct {
 	buf    []byte // keys, and the values that set copied
 	writes []pendingWrite
