@@ -10,6 +10,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
+	mrand "math/rand/v2"
 	"net"
 	"os"
 	"path/filepath"
@@ -123,15 +124,63 @@ func (c *Cluster) baseConfig(i int, raftAddr string) node.Config {
 	return cfg
 }
 
-// FreeAddr returns a loopback address with a port that was free a moment ago.
+// FreeAddr returns a loopback address with a port that was free a moment
+// ago, for a node to listen on.
+//
+// The port is below the kernel's range of ephemeral ports when it can be.
+// Outgoing connections take their local ports from that range, so a port
+// from it, found free and released for a node to bind, can be taken by any
+// connection the tests open meanwhile ("address already in use"). A port is
+// not handed out twice in one process.
 func FreeAddr(t testing.TB) string {
 	t.Helper()
+	freePorts.Lock()
+	defer freePorts.Unlock()
+	if low := ephemeralPortsStart(); low > minTestPort+1000 {
+		for range 1000 {
+			port := minTestPort + mrand.IntN(low-minTestPort)
+			if freePorts.given[port] {
+				continue
+			}
+			addr := fmt.Sprintf("127.0.0.1:%d", port)
+			l, err := net.Listen("tcp", addr)
+			if err != nil {
+				continue
+			}
+			l.Close()
+			freePorts.given[port] = true
+			return addr
+		}
+	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatalf("cannot find a free port: %v", err)
 	}
 	defer l.Close()
 	return l.Addr().String()
+}
+
+// minTestPort is the lowest port FreeAddr hands out below the ephemeral
+// range.
+const minTestPort = 10000
+
+var freePorts = struct {
+	sync.Mutex
+	given map[int]bool
+}{given: map[int]bool{}}
+
+// ephemeralPortsStart returns the first port of the kernel's ephemeral range,
+// or 0 if it cannot tell.
+func ephemeralPortsStart() int {
+	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if err != nil {
+		return 0
+	}
+	var low, high int
+	if _, err := fmt.Sscan(string(b), &low, &high); err != nil {
+		return 0
+	}
+	return low
 }
 
 func (c *Cluster) start(i int) {
