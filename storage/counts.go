@@ -174,12 +174,10 @@ type countCache struct {
 }
 
 type cachedCount struct {
-	key     string
-	n       uint64 // as committed, if known
-	next    uint64 // as the batch being built writes it
-	delta   int64  // of the batch being built
-	known   bool
-	touched bool
+	key   string
+	n     uint64 // as committed, or as the batch being built writes it; if known
+	delta int64  // of the batch being built: > 0 once the batch counts an event here
+	known bool
 }
 
 // addEvent counts an event about to be stored.
@@ -197,12 +195,10 @@ func (c *countCache) addEvent(e *cairnv1.Event) {
 		c.counts = append(c.counts, cachedCount{key: key})
 		c.index[key] = i
 	}
-	cc := &c.counts[i]
-	if !cc.touched {
-		cc.touched = true
+	if c.counts[i].delta == 0 {
 		c.touched = append(c.touched, i)
 	}
-	cc.delta++
+	c.counts[i].delta++
 }
 
 // write adds the batch's new counts to b, in key order so that the batch is
@@ -212,9 +208,6 @@ func (c *countCache) write(r reader, b *pebble.Batch) error {
 	slices.SortFunc(c.touched, func(x, y int32) int { return strings.Compare(c.counts[x].key, c.counts[y].key) })
 	for _, i := range c.touched {
 		cc := &c.counts[i]
-		if cc.delta == 0 {
-			continue
-		}
 		if !cc.known {
 			n, err := readCount(r, cc.key)
 			if err != nil {
@@ -226,7 +219,7 @@ func (c *countCache) write(r reader, b *pebble.Batch) error {
 		if err != nil {
 			return err
 		}
-		cc.next = n
+		cc.n = n
 	}
 	return nil
 }
@@ -234,11 +227,7 @@ func (c *countCache) write(r reader, b *pebble.Batch) error {
 // commit makes the counts write gave the committed ones.
 func (c *countCache) commit() {
 	for _, i := range c.touched {
-		cc := &c.counts[i]
-		if cc.delta != 0 {
-			cc.n = cc.next
-		}
-		cc.delta, cc.touched = 0, false
+		c.counts[i].delta = 0
 	}
 	c.touched = c.touched[:0]
 	if len(c.counts) > countCacheMax {
@@ -246,10 +235,11 @@ func (c *countCache) commit() {
 	}
 }
 
-// abort drops the changes of a batch that was not committed.
+// abort drops the changes of a batch that was not committed: the counts it
+// changed are read again when next needed.
 func (c *countCache) abort() {
 	for _, i := range c.touched {
-		c.counts[i].delta, c.counts[i].touched = 0, false
+		c.counts[i].delta, c.counts[i].known = 0, false
 	}
 	c.touched = c.touched[:0]
 }

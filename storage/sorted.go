@@ -48,20 +48,17 @@ func (w *sortedWrites) reset() {
 
 // set copies key and value.
 func (w *sortedWrites) set(key []byte, value []byte) {
-	w.add(pendingWrite{key: w.appendBytes(key), value: w.appendBytes(value)})
+	w.add(pendingWrite{key: appendSpan(w, key), value: appendSpan(w, value)})
 }
 
 // setString copies key and value.
 func (w *sortedWrites) setString(key []byte, value string) {
-	k := w.appendBytes(key)
-	start := len(w.buf)
-	w.buf = append(w.buf, value...)
-	w.add(pendingWrite{key: k, value: span{start, len(w.buf)}})
+	w.add(pendingWrite{key: appendSpan(w, key), value: appendSpan(w, value)})
 }
 
 // setRef copies key and keeps value, which must stay unchanged until flush.
 func (w *sortedWrites) setRef(key []byte, value []byte) {
-	w.add(pendingWrite{key: w.appendBytes(key), ref: value})
+	w.add(pendingWrite{key: appendSpan(w, key), ref: value})
 }
 
 func (w *sortedWrites) add(pw pendingWrite) {
@@ -69,7 +66,8 @@ func (w *sortedWrites) add(pw pendingWrite) {
 	w.writes = append(w.writes, pw)
 }
 
-func (w *sortedWrites) appendBytes(p []byte) span {
+// appendSpan copies p to w.buf and returns where it is.
+func appendSpan[T string | []byte](w *sortedWrites, p T) span {
 	start := len(w.buf)
 	w.buf = append(w.buf, p...)
 	return span{start, len(w.buf)}

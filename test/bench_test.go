@@ -29,15 +29,22 @@ func genEvents(n, accounts int, seed int64) [][]byte {
 		out[i] = g.Next(nil)
 	}
 	if os.Getenv("CAIRN_BENCH_ORDER") == "time" {
-		times := make(map[*byte]int64, n)
-		for _, raw := range out {
+		type timed struct {
+			t   int64
+			raw []byte
+		}
+		byTime := make([]timed, len(out))
+		for i, raw := range out {
 			e, err := event.Parse(raw, time.Now())
 			if err != nil {
 				panic(err)
 			}
-			times[&raw[0]] = e.EventTimeUnixNano
+			byTime[i] = timed{e.EventTimeUnixNano, raw}
 		}
-		slices.SortStableFunc(out, func(a, b []byte) int { return cmp.Compare(times[&a[0]], times[&b[0]]) })
+		slices.SortStableFunc(byTime, func(a, b timed) int { return cmp.Compare(a.t, b.t) })
+		for i := range byTime {
+			out[i] = byTime[i].raw
+		}
 	}
 	return out
 }
