@@ -27,6 +27,11 @@ func ValidateEvent(e *cairnv1.Event) error {
 		return fmt.Errorf("%w: region contains a 0x00 byte", ErrInvalidEvent)
 	case strings.IndexByte(e.GetEventId(), 0) >= 0:
 		return fmt.Errorf("%w: eventID contains a 0x00 byte", ErrInvalidEvent)
+	case len(e.GetRaw()) > 0 && len(e.GetRecord()) > 0:
+		return fmt.Errorf("%w: both raw and record are set", ErrInvalidEvent)
+	}
+	if err := checkRecordValue(e.GetRecord(), eventRecordKey(e)); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidEvent, err)
 	}
 	return nil
 }
@@ -38,7 +43,9 @@ func ValidateEvent(e *cairnv1.Event) error {
 // An event is EVENT_STATUS_DUPLICATE, and writes nothing, when its dedup
 // identity (UTC day of eventTime, account, eventID) is already stored or
 // repeats an earlier event of the same call; otherwise it is
-// EVENT_STATUS_STORED and its raw bytes are stored exactly as given.
+// EVENT_STATUS_STORED and its record is stored: Record as given, or the
+// record value of Raw, which is the same bytes (see record.go). Reading gives
+// back Raw exactly.
 //
 // ApplyIngest keeps no reference to events, their strings or their bytes
 // after it returns.
@@ -71,7 +78,7 @@ func (db *DB) ApplyIngest(index uint64, events []*cairnv1.Event) ([]cairnv1.Even
 		if err := ValidateEvent(e); err != nil {
 			return nil, fmt.Errorf("cannot apply entry %d: event %d: %w", index, i, err)
 		}
-		size += len(e.Raw) + 2*len(e.Account) + 2*len(e.EventId) + 2*len(e.Region) + 64
+		size += len(e.Raw) + len(e.Record) + 2*len(e.Account) + 2*len(e.EventId) + 2*len(e.Region) + 64
 	}
 
 	b := db.applyBatch(size)
@@ -107,7 +114,11 @@ func (db *DB) ApplyIngest(index uint64, events []*cairnv1.Event) ([]cairnv1.Even
 		iv := eventIDValue{region: e.Region, eventTime: e.EventTimeUnixNano}
 		key = appendRecordKey(key[:0], e.Account, e.EventSource, e.EventName, e.Region, e.EventTimeUnixNano, e.EventId)
 		value = appendEventIDValue(value[:0], iv)
-		w.setRef(key, e.Raw)
+		if e.Record != nil {
+			w.setRef(key, e.Record)
+		} else {
+			w.setRecord(key, e.Raw, eventRecordKey(e))
+		}
 		w.set(idKey, value)
 		value = writeIndexes(w, value, e)
 		db.counts.addEvent(e)

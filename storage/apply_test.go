@@ -167,6 +167,11 @@ func TestApplyIngestRejectsInvalidEventsWritingNothing(t *testing.T) {
 		"0x00 in eventID":  ev("123456789012", "us-east-1", "i\x00d", day0),
 		"0x00 at the end":  ev("123456789012", "us-east-1", "id\x00", day0),
 		"only 0x00 region": ev("123456789012", "\x00", "id", day0),
+		"raw and record":   withRecord(ev("123456789012", "us-east-1", "id", day0), "{}", true),
+		"record with a cut past its body": withRecord(ev("123456789012", "us-east-1", "id", day0),
+			"\x01\x01\x1c{}", false), // eventID 3 bytes into a body of 2
+		"record with a cut the key cannot fill": withRecord(ev("123456789012", "us-east-1", "id", day0.Add(1)),
+			"\x01\x01\x00{}", false),
 	} {
 		t.Run(name, func(t *testing.T) {
 			if err := ValidateEvent(bad); !errors.Is(err, ErrInvalidEvent) {
@@ -192,6 +197,51 @@ func TestApplyIngestRejectsInvalidEventsWritingNothing(t *testing.T) {
 	}
 	if err := ValidateEvent(ev("123456789012", "", "id", day0)); err != nil {
 		t.Errorf("ValidateEvent with empty region = %v, want nil (region may be absent)", err)
+	}
+}
+
+// withRecord sets e.Record to record, and clears e.Raw unless keepRaw.
+func withRecord(e *cairnv1.Event, record string, keepRaw bool) *cairnv1.Event {
+	e.Record = []byte(record)
+	if !keepRaw {
+		e.Raw = nil
+	}
+	return e
+}
+
+// An event that carries its record value instead of its raw record is
+// stored the same: the replicas of a shard hold the same bytes whichever the
+// entry carried.
+func TestApplyIngestRecordValuesAreRawCut(t *testing.T) {
+	ents := entries(11, 3, 50)
+	raws, withValues := mustOpen(t, t.TempDir(), Options{}), mustOpen(t, t.TempDir(), Options{})
+	cut := 0
+	for i, events := range ents {
+		mustApply(t, raws, uint64(i+1), events...)
+		values := RecordValues(events)
+		carried := make([]*cairnv1.Event, len(events))
+		for j, e := range events {
+			carried[j] = &cairnv1.Event{Record: values[j], Account: e.Account, EventSource: e.EventSource, EventName: e.EventName,
+				Region: e.Region, EventId: e.EventId, EventTimeUnixNano: e.EventTimeUnixNano, Username: e.Username,
+				AccessKeyId: e.AccessKeyId, ReadOnly: e.ReadOnly, ErrorCode: e.ErrorCode, SourceIp: e.SourceIp,
+				EventCategory: e.EventCategory, Resources: e.Resources, Columns: e.Columns}
+			if len(values[j]) < len(e.Raw) {
+				cut++
+			}
+		}
+		mustApply(t, withValues, uint64(i+1), carried...)
+	}
+	if cut != 150 {
+		t.Errorf("%d of 150 record values are shorter than their record", cut)
+	}
+	if got, want := mustDigest(t, withValues), mustDigest(t, raws); got != want {
+		t.Errorf("digest with record values %+v, with raw records %+v", got, want)
+	}
+	for _, e := range ents[1] {
+		raw, err := withValues.GetRaw(e.Account, e.EventId, e.EventTimeUnixNano)
+		if err != nil || !bytes.Equal(raw, e.Raw) {
+			t.Fatalf("GetRaw(%s) = %q, %v; want %q", e.EventId, raw, err, e.Raw)
+		}
 	}
 }
 

@@ -37,7 +37,10 @@ package storage
 //	                                                          → summary (see appendSummary)
 //	0x12 record: one per stored event.
 //	     0x12 | day | account 0x00 | eventSource | eventName | region 0x00 |
-//	     eventTime uint64 | eventID                           → raw record bytes, as received
+//	     eventTime uint64 | eventID                           → record value: the raw
+//	                                                          record without the
+//	                                                          fields the key holds
+//	                                                          (see record.go)
 //	     eventSource and eventName are uvarint length | bytes. Records of
 //	     the same API call sit together, so a block holds records of one
 //	     shape, and zstd finds more to share: 199 instead of 246 bytes per

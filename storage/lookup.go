@@ -132,7 +132,8 @@ func (db *DB) Lookup(q LookupQuery) ([]Found, LookupStats, error) {
 	}
 	for i := range found {
 		f := &found[i]
-		raw, err := getCopy(snap, appendRecordKey(nil, f.Account, f.source, f.name, f.Region, f.Time, f.EventID))
+		raw, err := getRecord(snap, &recordKey[string]{account: f.Account, source: f.source, name: f.name,
+			region: f.Region, eventID: f.EventID, eventTime: f.Time})
 		if err != nil {
 			return nil, stats, fmt.Errorf("cannot look up events: read %s/%s: %w", found[i].Account, found[i].EventID, err)
 		}

@@ -20,8 +20,11 @@ const migrateBatchEntries = 50_000
 //	   index keyed day | account | value | eventTime | eventID, no eventName
 //	   index, no counts.
 //	1: records keyed like the summaries (0x10).
-//	2: the layout of keys.go: records keyed by API call (0x12).
-const layoutVersion = 2
+//	2: records keyed by API call (0x12).
+//	3: the layout of keys.go: record values without the fields their key
+//	   holds (record.go). Values of layout 2 are raw records, which read as
+//	   they are, so the upgrade only records the version.
+const layoutVersion = 3
 
 // upgradeLayout brings a DB written by an earlier version to layoutVersion
 // and records it. Every step is deterministic, so the replicas of a shard,
@@ -47,6 +50,11 @@ func upgradeLayout(pdb *pebble.DB, logger *slog.Logger) error {
 	}
 	if err := moveRetired(pdb, logger, "records", prefixRetiredRecord, rekeyRecord); err != nil {
 		return err
+	}
+	if v < 3 {
+		if err := recodeRecords(pdb, logger); err != nil {
+			return fmt.Errorf("cannot cut the key's fields from the records: %w", err)
+		}
 	}
 	b := pdb.NewBatch()
 	defer b.Close()
@@ -226,4 +234,62 @@ func moveRetiredBatch(pdb *pebble.DB, retired byte, rekey rekey) (n int, err err
 		return 0, nil
 	}
 	return n, b.Commit(pebble.NoSync)
+}
+
+// recodeRecords rewrites the raw records of layouts 0 to 2 as the record
+// values of record.go, so that an upgraded replica holds the same values as
+// one that applies the same entries afresh. Values already cut are left as
+// they are, so an interrupted run goes on where it stopped; a record with
+// nothing to cut stays raw, as a fresh apply writes it.
+func recodeRecords(pdb *pebble.DB, logger *slog.Logger) error {
+	iter, err := pdb.NewIter(&pebble.IterOptions{LowerBound: recordKeyspace, UpperBound: keyUpperBound(recordKeyspace)})
+	if err != nil {
+		return err
+	}
+	b := pdb.NewBatch()
+	defer func() { b.Close() }()
+	var (
+		value, fields    []byte
+		pending, records int
+	)
+	for valid := iter.First(); valid; valid = iter.Next() {
+		raw, err := iter.ValueAndErr()
+		if err != nil {
+			return errors.Join(err, iter.Close())
+		}
+		if len(raw) > 0 && raw[0] == recordCut {
+			continue
+		}
+		k, source, name, err := splitRecordKey(iter.Key())
+		if err != nil {
+			return errors.Join(err, iter.Close())
+		}
+		rk := recordKey[[]byte]{account: k.account, source: source, name: name, region: k.region, eventID: k.eventID, eventTime: k.eventTime}
+		value, fields = appendRecordValue(value[:0], raw, &rk, fields)
+		if bytes.Equal(value, raw) {
+			continue
+		}
+		if err := b.Set(iter.Key(), value, nil); err != nil {
+			return errors.Join(err, iter.Close())
+		}
+		if pending++; pending >= migrateBatchEntries {
+			records += pending
+			if err := b.Commit(pebble.NoSync); err != nil {
+				return errors.Join(err, iter.Close())
+			}
+			b.Close()
+			b, pending = pdb.NewBatch(), 0
+			logger.Info("cutting the key's fields from the records of an earlier version", "records", records)
+		}
+	}
+	if err := errors.Join(iter.Error(), iter.Close()); err != nil {
+		return err
+	}
+	if err := b.Commit(pebble.NoSync); err != nil {
+		return err
+	}
+	if records += pending; records > 0 {
+		logger.Info("cut the key's fields from the records of an earlier version", "records", records)
+	}
+	return nil
 }

@@ -89,6 +89,49 @@ func TestOpenUpgradesLayout1(t *testing.T) {
 	checkUpgrade(t, db, dir, want, ents)
 }
 
+// TestOpenUpgradesLayout2 turns a DB into one of key layout 2 (raw records
+// as values) and checks that Open upgrades it.
+func TestOpenUpgradesLayout2(t *testing.T) {
+	db, dir, want, ents := loadedDB(t)
+	b := db.pdb.NewBatch()
+	iter, err := db.pdb.NewIter(&pebble.IterOptions{LowerBound: recordKeyspace, UpperBound: keyUpperBound(recordKeyspace)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cut := 0
+	for valid := iter.First(); valid; valid = iter.Next() {
+		if iter.Value()[0] == recordCut {
+			cut++
+		}
+		if err := b.Set(iter.Key(), rawRecord(t, iter.Key(), iter.Value()), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if cut != 120 {
+		t.Fatalf("%d of 120 records have fields cut; the test proves little", cut)
+	}
+	err = errors.Join(iter.Close(), b.Set(layoutVersionKey, appendUint64(nil, 2), nil))
+	if err := errors.Join(err, b.Commit(pebble.NoSync)); err != nil {
+		t.Fatal(err)
+	}
+	checkUpgrade(t, db, dir, want, ents)
+}
+
+// rawRecord returns the raw record of the record value under key.
+func rawRecord(t *testing.T, key, value []byte) []byte {
+	t.Helper()
+	k, source, name, err := splitRecordKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rk := recordKey[[]byte]{account: k.account, source: source, name: name, region: k.region, eventID: k.eventID, eventTime: k.eventTime}
+	raw, err := appendRecord(nil, value, &rk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return raw
+}
+
 // loadedDB returns a DB in dir holding ents (3 entries of 40 events), and the
 // digest of a DB written with the same entries, to compare with once db's
 // layout has been made older and upgraded again.
@@ -121,7 +164,8 @@ func retireRecords(t *testing.T, db *DB, n int) {
 		}
 		old := appendSummaryKey(nil, k.account, k.region, k.eventTime, k.eventID)
 		old[0] = prefixRetiredRecord
-		if err := errors.Join(b.Set(old, iter.Value(), nil), b.Delete(iter.Key(), nil)); err != nil {
+		raw := rawRecord(t, iter.Key(), iter.Value())
+		if err := errors.Join(b.Set(old, raw, nil), b.Delete(iter.Key(), nil)); err != nil {
 			t.Fatal(err)
 		}
 		moved++

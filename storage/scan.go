@@ -77,7 +77,8 @@ func (db *DB) GetRaw(account, eventID string, eventTimeUnixNano int64) ([]byte, 
 	if err != nil {
 		return nil, fmt.Errorf("cannot get event %s/%s: summary: %w", account, eventID, err)
 	}
-	raw, err := getCopy(snap, appendRecordKey(nil, account, string(s.eventSource), string(s.eventName), iv.region, iv.eventTime, eventID))
+	raw, err := getRecord(snap, &recordKey[string]{account: account, source: string(s.eventSource), name: string(s.eventName),
+		region: iv.region, eventID: eventID, eventTime: iv.eventTime})
 	if err != nil {
 		return nil, fmt.Errorf("cannot get event %s/%s: %w", account, eventID, err)
 	}
@@ -212,6 +213,11 @@ type scanCursor struct {
 	iter    *pebble.Iterator // over the record or the summary keyspace
 	key     eventKeyBytes    // aliases the current key
 	summary summary          // when the scan walks summaries
+	// source and name alias the current record key's eventSource and
+	// eventName, when the scan walks records.
+	source, name []byte
+	// rawBuf holds the current raw record.
+	rawBuf []byte
 	// summaryLen is the size of the encoded summary.
 	summaryLen int
 	onSum      bool
@@ -269,11 +275,14 @@ func (c *scanCursor) retained(r *Retention) (bool, error) {
 // snapshot.
 func (c *scanCursor) raw() ([]byte, error) {
 	if !c.onSum {
-		raw, err := c.iter.ValueAndErr()
-		if err != nil {
-			return nil, fmt.Errorf("cannot scan events: %w", err)
+		v, err := c.iter.ValueAndErr()
+		if err == nil {
+			err = c.record(v, c.source, c.name)
 		}
-		return raw, nil
+		if err != nil {
+			return nil, fmt.Errorf("cannot scan events: read %s/%s: %w", c.key.account, c.key.eventID, err)
+		}
+		return c.rawBuf, nil
 	}
 	if c.rawIter == nil {
 		it, err := c.snap.NewIter(&pebble.IterOptions{LowerBound: c.rawLower, UpperBound: c.rawUpper})
@@ -290,11 +299,24 @@ func (c *scanCursor) raw() ([]byte, error) {
 		}
 		return nil, fmt.Errorf("cannot scan events: read %s/%s: %w", c.key.account, c.key.eventID, err)
 	}
-	raw, err := c.rawIter.ValueAndErr()
+	v, err := c.rawIter.ValueAndErr()
+	if err == nil {
+		err = c.record(v, c.summary.eventSource, c.summary.eventName)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("cannot scan events: read %s/%s: %w", c.key.account, c.key.eventID, err)
 	}
-	return raw, nil
+	return c.rawBuf, nil
+}
+
+// record sets c.rawBuf to the raw record of the record value v of the
+// current event, whose eventSource and eventName are source and name.
+func (c *scanCursor) record(v, source, name []byte) error {
+	k := recordKey[[]byte]{account: c.key.account, source: source, name: name, region: c.key.region,
+		eventID: c.key.eventID, eventTime: c.key.eventTime}
+	var err error
+	c.rawBuf, err = appendRecord(c.rawBuf[:0], v, &k)
+	return err
 }
 
 // closeRaw closes the raw-record iterator of the range that ends.
@@ -381,7 +403,7 @@ func scanRange(c *scanCursor, lower, upper []byte, q ScanQuery, visit func(*scan
 		if c.onSum {
 			c.key, err = splitEventKey(iter.Key())
 		} else {
-			c.key, _, _, err = splitRecordKey(iter.Key())
+			c.key, c.source, c.name, err = splitRecordKey(iter.Key())
 		}
 		if err != nil {
 			return false, fmt.Errorf("cannot scan events: %w", err)

@@ -22,9 +22,10 @@ import (
 // order, an account's events of one API call that arrive in time order fall
 // next to each other, after everything older.
 type sortedWrites struct {
-	buf    []byte // keys, and the values that set copied
+	buf    []byte // keys and values
 	writes []pendingWrite
 	order  []writeOrder // sorted, rather than the bigger writes
+	fields []byte       // scratch for setRecord
 }
 
 type pendingWrite struct {
@@ -59,6 +60,15 @@ func (w *sortedWrites) setString(key []byte, value string) {
 // setRef copies key and keeps value, which must stay unchanged until flush.
 func (w *sortedWrites) setRef(key []byte, value []byte) {
 	w.add(pendingWrite{key: appendSpan(w, key), ref: value})
+}
+
+// setRecord copies key and sets it to the record value of raw (see
+// appendRecordValue).
+func (w *sortedWrites) setRecord(key []byte, raw []byte, k *recordKey[string]) {
+	ks := appendSpan(w, key)
+	start := len(w.buf)
+	w.buf, w.fields = appendRecordValue(w.buf, raw, k, w.fields)
+	w.add(pendingWrite{key: ks, value: span{start, len(w.buf)}})
 }
 
 func (w *sortedWrites) add(pw pendingWrite) {

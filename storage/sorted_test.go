@@ -10,9 +10,9 @@ func TestSortedWritesFlushInKeyOrder(t *testing.T) {
 	db := mustOpen(t, t.TempDir(), Options{})
 	var w sortedWrites
 	for round := range 2 { // the second round reuses w's buffers
-		raw := []byte(fmt.Sprintf("raw-%d", round))
+		id := fmt.Sprintf("id-%d", round)
 		w.set([]byte("c"), []byte("c-value"))
-		w.setRef([]byte("a"), raw)
+		w.setRecord([]byte("a"), []byte(`{"eventID":"`+id+`","x":1}`), &recordKey[string]{eventID: id})
 		w.setString([]byte("b"), "b-value")
 		w.set([]byte("a"), []byte("a-again")) // equal keys keep their order
 		w.set([]byte("ab"), nil)
@@ -35,7 +35,8 @@ func TestSortedWritesFlushInKeyOrder(t *testing.T) {
 		if err := b.Close(); err != nil {
 			t.Fatal(err)
 		}
-		want := []string{"a=" + string(raw), "a=a-again", "ab=", "b=b-value", "c=c-value"}
+		// 0x64: eventID (field 4) goes back after 12 bytes.
+		want := []string{"a=\x01\x01\x64{\"eventID\":\"\",\"x\":1}", "a=a-again", "ab=", "b=b-value", "c=c-value"}
 		if !slices.Equal(got, want) {
 			t.Fatalf("round %d: batch holds %q, want %q", round, got, want)
 		}

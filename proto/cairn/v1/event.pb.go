@@ -91,7 +91,8 @@ func (EventStatus) EnumDescriptor() ([]byte, []int) {
 // event; every replica stores exactly what the Raft entry carries.
 type Event struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// raw is the record exactly as received, byte for byte.
+	// raw is the record exactly as received, byte for byte. An event in a Raft
+	// entry carries either raw or record.
 	Raw     []byte `protobuf:"bytes,1,opt,name=raw,proto3" json:"raw,omitempty"`
 	EventId string `protobuf:"bytes,2,opt,name=event_id,json=eventId,proto3" json:"event_id,omitempty"`
 	// event_time_unix_nano is eventTime as nanoseconds since the Unix epoch (UTC).
@@ -116,7 +117,14 @@ type Event struct {
 	// columns as a query reads them, so that a query over those columns alone
 	// can be answered without parsing raw. A bit set of the Columns* constants
 	// of storage/event; 0 when unknown.
-	Columns       uint32 `protobuf:"varint,15,opt,name=columns,proto3" json:"columns,omitempty"`
+	Columns uint32 `protobuf:"varint,15,opt,name=columns,proto3" json:"columns,omitempty"`
+	// record is raw as a shard replica stores it: without the values of the
+	// fields its key holds (eventTime, eventSource, eventName, awsRegion,
+	// eventID, recipientAccountId), which the fields above give back; the
+	// format is that of storage/record.go. A shard leader writes it instead of
+	// raw into the Raft entries it proposes once every replica of the shard
+	// can apply it, so that the work is done once and the entry is smaller.
+	Record        []byte `protobuf:"bytes,16,opt,name=record,proto3" json:"record,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -256,6 +264,13 @@ func (x *Event) GetColumns() uint32 {
 	return 0
 }
 
+func (x *Event) GetRecord() []byte {
+	if x != nil {
+		return x.Record
+	}
+	return nil
+}
+
 // Resource is one element of the record's resources[] array.
 type Resource struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -377,7 +392,7 @@ var File_cairn_v1_event_proto protoreflect.FileDescriptor
 
 const file_cairn_v1_event_proto_rawDesc = "" +
 	"\n" +
-	"\x14cairn/v1/event.proto\x12\bcairn.v1\"\xe5\x03\n" +
+	"\x14cairn/v1/event.proto\x12\bcairn.v1\"\xfd\x03\n" +
 	"\x05Event\x12\x10\n" +
 	"\x03raw\x18\x01 \x01(\fR\x03raw\x12\x19\n" +
 	"\bevent_id\x18\x02 \x01(\tR\aeventId\x12/\n" +
@@ -396,7 +411,8 @@ const file_cairn_v1_event_proto_rawDesc = "" +
 	"\tsource_ip\x18\f \x01(\tR\bsourceIp\x12%\n" +
 	"\x0eevent_category\x18\r \x01(\tR\reventCategory\x120\n" +
 	"\tresources\x18\x0e \x03(\v2\x12.cairn.v1.ResourceR\tresources\x12\x18\n" +
-	"\acolumns\x18\x0f \x01(\rR\acolumns\"2\n" +
+	"\acolumns\x18\x0f \x01(\rR\acolumns\x12\x16\n" +
+	"\x06record\x18\x10 \x01(\fR\x06record\"2\n" +
 	"\bResource\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
 	"\x04type\x18\x02 \x01(\tR\x04type\"o\n" +
