@@ -12,6 +12,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	cairnv1 "github.com/cairn-lake/cairn/proto/cairn/v1"
+	"github.com/cairn-lake/cairn/storage"
 )
 
 // Features this version registers in NodeInfo.features: what it can do that
@@ -20,10 +21,37 @@ const (
 	// featureEntryMinLZ: applies Raft entries whose payload is compressed
 	// with MinLZ (cairnv1.Compression_COMPRESSION_MINLZ).
 	featureEntryMinLZ = "entry-minlz"
+	// featureRecordValues: applies Raft entries whose events carry their
+	// record value (cairnv1.Event.record) instead of their raw record.
+	featureRecordValues = "record-values"
 )
 
 // nodeFeatures are the features of this version, sorted.
-var nodeFeatures = []string{featureEntryMinLZ}
+var nodeFeatures = []string{featureEntryMinLZ, featureRecordValues}
+
+// withRecordValues returns copies of events that carry their record value
+// (storage.RecordValues) instead of their raw record, for a Raft entry: the
+// leader cuts the key's fields from the records once, for every replica,
+// and the entry is smaller. events are not changed: a write whose outcome is
+// unknown is tried again, maybe through another node, with them.
+func withRecordValues(events []*cairnv1.Event) []*cairnv1.Event {
+	values := storage.RecordValues(events)
+	store := make([]cairnv1.Event, len(events))
+	out := make([]*cairnv1.Event, len(events))
+	for i, e := range events {
+		c := &store[i]
+		c.Record = values[i]
+		if len(e.Record) > 0 { // already a record value
+			c.Record = e.Record
+		}
+		c.EventId, c.EventTimeUnixNano, c.Account, c.Region = e.EventId, e.EventTimeUnixNano, e.Account, e.Region
+		c.EventName, c.EventSource, c.Username, c.AccessKeyId = e.EventName, e.EventSource, e.Username, e.AccessKeyId
+		c.ReadOnly, c.ErrorCode, c.SourceIp, c.EventCategory = e.ReadOnly, e.ErrorCode, e.SourceIp, e.EventCategory
+		c.Resources, c.Columns = e.Resources, e.Columns
+		out[i] = c
+	}
+	return out
+}
 
 // maxEntryPayload bounds the decompressed payload of one Raft entry. A
 // leader packs about 1 MiB of events into an entry; the bound only keeps a
@@ -171,6 +199,8 @@ func (d *eventDecoder) event(src []byte, off int, e *cairnv1.Event) error {
 		switch num {
 		case 1:
 			e.Raw = v
+		case 16:
+			e.Record = v
 		case 14:
 			r, err := d.resource(v, off)
 			if err != nil {

@@ -7,6 +7,7 @@ import (
 
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 
 	cairnv1 "github.com/cairn-lake/cairn/proto/cairn/v1"
 )
@@ -39,8 +40,11 @@ func testBatch(n int, seed uint64) *cairnv1.IngestBatch {
 		for range rng.IntN(3) {
 			e.Resources = append(e.Resources, &cairnv1.Resource{Name: "arn:aws:s3:::bucket-" + id[:4], Type: pick("AWS::S3::Bucket", "")})
 		}
-		if i%7 == 0 {
+		switch i % 7 {
+		case 0:
 			e.Raw = nil
+		case 3:
+			e.Raw, e.Record = nil, append([]byte{0x01, 0x01, 0x5c}, e.Raw...)
 		}
 		b.Events = append(b.Events, e)
 	}
@@ -119,6 +123,8 @@ func TestDecodeIngestBatchMatchesProto(t *testing.T) {
 		"string field as varint": withField(varint(4, 5)...),
 		"time field as bytes":    withField(str(3, "x")...),
 		"raw as varint":          withField(varint(1, 3)...),
+		"record as varint":       withField(varint(16, 3)...),
+		"record not UTF-8":       withField(str(16, "\x01\x00\xff")...),
 		"columns over 32 bits":   withField(varint(15, 1<<40|9)...),
 		"negative time":          withField(varint(3, ^uint64(0))...),
 		"invalid UTF-8 string":   withField(str(6, "Get\xffObject")...),
@@ -173,4 +179,48 @@ func BenchmarkDecodeIngestBatch(b *testing.B) {
 			}
 		}
 	})
+}
+
+// TestWithRecordValuesCopiesEveryField sets every field of an event and
+// checks that the copy for a Raft entry has them all, with the record value
+// in place of the raw record. It fails when Event gains a field that
+// withRecordValues does not copy.
+func TestWithRecordValuesCopiesEveryField(t *testing.T) {
+	e := &cairnv1.Event{}
+	m := e.ProtoReflect()
+	fields := m.Descriptor().Fields()
+	for i := range fields.Len() {
+		fd := fields.Get(i)
+		var v protoreflect.Value
+		switch {
+		case fd.IsList():
+			l := m.NewField(fd).List()
+			l.Append(protoreflect.ValueOfMessage((&cairnv1.Resource{Name: "arn:aws:s3:::b", Type: "AWS::S3::Bucket"}).ProtoReflect()))
+			v = protoreflect.ValueOfList(l)
+		case fd.Kind() == protoreflect.BytesKind:
+			v = protoreflect.ValueOfBytes([]byte(`{"eventID":"id-1","x":1}`))
+		case fd.Kind() == protoreflect.StringKind:
+			v = protoreflect.ValueOfString(string(fd.Name()) + "-1")
+		case fd.Kind() == protoreflect.Int64Kind:
+			v = protoreflect.ValueOfInt64(1_700_000_000_000_000_000)
+		case fd.Kind() == protoreflect.Uint32Kind:
+			v = protoreflect.ValueOfUint32(7)
+		default:
+			t.Fatalf("field %s of kind %s: teach this test to set it", fd.Name(), fd.Kind())
+		}
+		m.Set(fd, v)
+	}
+	e.Record = nil
+	e.EventId = "id-1"
+	got := withRecordValues([]*cairnv1.Event{e})[0]
+	if string(got.Record) != "\x01\x01\x64"+`{"eventID":"","x":1}` || got.Raw != nil {
+		t.Errorf("record %q, raw %q; want the record value and no raw", got.Record, got.Raw)
+	}
+	if e.Record != nil || e.Raw == nil {
+		t.Errorf("withRecordValues changed its input")
+	}
+	got.Raw, got.Record = e.Raw, nil
+	if !proto.Equal(got, e) {
+		t.Errorf("copy for the entry\n %v\ndiffers from\n %v", got, e)
+	}
 }

@@ -28,6 +28,9 @@ type metrics struct {
 	// entries and entryBytes count the ingest entries this node committed
 	// as a shard leader, and their size in the Raft log, by compression.
 	entries, entryBytes *prometheus.CounterVec
+	// entryEvents counts the events of those entries, by how they carry
+	// their record.
+	entryEvents *prometheus.CounterVec
 }
 
 func newMetrics() *metrics {
@@ -65,7 +68,11 @@ func newMetrics() *metrics {
 		Name: "cairn_shard_entry_bytes_total",
 		Help: "Bytes of the ingest entries committed by this node as a shard leader, as the Raft log holds them, by payload compression.",
 	}, []string{"compression"})
-	m.reg.MustRegister(m.ingested, m.applyLatency, m.logAppend, m.queries, m.cutEvents, m.entries, m.entryBytes,
+	m.entryEvents = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "cairn_shard_entry_events_total",
+		Help: "Events in the ingest entries committed by this node as a shard leader, by how they carry their record: raw, or value (without the fields the key holds).",
+	}, []string{"record"})
+	m.reg.MustRegister(m.ingested, m.applyLatency, m.logAppend, m.queries, m.cutEvents, m.entries, m.entryBytes, m.entryEvents,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

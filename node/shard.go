@@ -213,36 +213,45 @@ func (s *shard) batchLoop() {
 			return
 		}
 		s.wg.Add(1)
-		go s.commit(batch, s.compressEntries())
+		go s.commit(batch, s.entryFormat())
 	}
 }
 
-// compressEntries reports whether the entry this leader proposes next is
-// compressed: whether it goes to another node, and every replica of the
-// shard, in its Raft configuration and in its placement, registered
-// featureEntryMinLZ. A replica of an earlier version could not apply a
-// compressed entry. An entry that stays on this node (a shard with one
+// entryFormat is how a leader writes an entry.
+type entryFormat struct {
+	// compress: the payload is compressed with MinLZ.
+	compress bool
+	// recordValues: events carry their record value (cairnv1.Event.record)
+	// instead of their raw record.
+	recordValues bool
+}
+
+// entryFormat returns the format of the entry this leader proposes next,
+// from what every replica of the shard, in its Raft configuration and in its
+// placement, registered: a replica of an earlier version could not apply
+// what it does not know. An entry that stays on this node (a shard with one
 // replica) is not compressed: compressing and decompressing it would cost
 // more CPU than the smaller log write saves. It is asked for every entry;
 // both lookups are reads of in-memory state.
-func (s *shard) compressEntries() bool {
+func (s *shard) entryFormat() entryFormat {
 	conf, err := s.group.configuration()
 	if err != nil {
-		return false
+		return entryFormat{}
 	}
 	var ids []string
 	for _, srv := range conf.Servers {
 		ids = append(ids, string(srv.ID))
 	}
-	ok := false
+	var f entryFormat
 	s.n.metaFSM.view(func(st *cairnv1.MetaState) {
 		if p := shardPlacement(st, s.id); p != nil {
 			ids = append(ids, p.Replicas...)
 		}
-		ok = slices.ContainsFunc(ids, func(id string) bool { return id != s.n.cfg.ID }) &&
+		f.compress = slices.ContainsFunc(ids, func(id string) bool { return id != s.n.cfg.ID }) &&
 			haveFeature(st, ids, featureEntryMinLZ)
+		f.recordValues = haveFeature(st, ids, featureRecordValues)
 	})
-	return ok
+	return f
 }
 
 func (s *shard) failQueued() {
@@ -257,17 +266,20 @@ func (s *shard) failQueued() {
 }
 
 // commit proposes one entry and hands each proposal its statuses.
-func (s *shard) commit(batch []*proposal, compress bool) {
+func (s *shard) commit(batch []*proposal, format entryFormat) {
 	defer s.wg.Done()
 	defer func() { <-s.inflight }()
 	var events []*cairnv1.Event
 	for _, p := range batch {
 		events = append(events, p.events...)
 	}
+	if format.recordValues {
+		events = withRecordValues(events)
+	}
 	data, err := encodeIngestCommand(&cairnv1.IngestBatch{
 		LeaderTimeUnixNano: time.Now().UnixNano(),
 		Events:             events,
-	}, compress)
+	}, format.compress)
 	if err != nil {
 		finish(batch, nil, err)
 		return
@@ -285,11 +297,16 @@ func (s *shard) commit(batch []*proposal, compress bool) {
 	}
 	s.n.metrics.applyLatency.Observe(time.Since(start).Seconds())
 	compression := "none"
-	if compress {
+	if format.compress {
 		compression = "minlz"
 	}
 	s.n.metrics.entries.WithLabelValues(compression).Inc()
 	s.n.metrics.entryBytes.WithLabelValues(compression).Add(float64(len(data)))
+	record := "raw"
+	if format.recordValues {
+		record = "value"
+	}
+	s.n.metrics.entryEvents.WithLabelValues(record).Add(float64(len(events)))
 	statuses, _ := f.Response().([]cairnv1.EventStatus)
 	if len(statuses) != len(events) {
 		finish(batch, nil, fmt.Errorf("shard %d: apply returned %d results for %d events", s.id, len(statuses), len(events)))

@@ -88,9 +88,10 @@ func TestNodeMetrics(t *testing.T) {
 }
 
 // TestEntriesCompressed: once every node of a 3-node cluster has registered
-// that it applies compressed entries, shard leaders compress every ingest
-// entry, and every replica applies them: the replicas converge on the same
-// digests with every event stored.
+// that it applies compressed entries whose events carry record values,
+// shard leaders write every ingest entry so, and every replica applies them:
+// the replicas converge on the same digests with every event stored.
+// (TestLookupPagesMatchFiltering reads the records back.)
 func TestEntriesCompressed(t *testing.T) {
 	c := NewCluster(t, 3, WithConfig(func(cfg *node.Config) { cfg.HTTPAddr = "127.0.0.1:0" }))
 	waitFor(t, 15*time.Second, "every node registers its features", func() bool {
@@ -118,6 +119,9 @@ func TestEntriesCompressed(t *testing.T) {
 	if got := entriesByCompression(t, c); got["minlz"] == 0 || got["none"] != 0 {
 		t.Errorf("ingest entries by compression: %v; want all minlz", got)
 	}
+	if got := sumMetric(t, c, "cairn_shard_entry_events_total", "record"); got["value"] != float64(len(events)) || got["raw"] != 0 {
+		t.Errorf("ingest entry events by record: %v; want all %d value", got, len(events))
+	}
 }
 
 // TestEntriesUncompressedOnOneNode: a shard whose only replica is its leader
@@ -144,18 +148,25 @@ func TestEntriesUncompressedOnOneNode(t *testing.T) {
 // by compression.
 func entriesByCompression(t *testing.T, c *Cluster) map[string]float64 {
 	t.Helper()
-	byCompression := map[string]float64{}
-	entries := regexp.MustCompile(`^cairn_shard_entries_total\{compression="(\w+)"\} (\S+)$`)
+	return sumMetric(t, c, "cairn_shard_entries_total", "compression")
+}
+
+// sumMetric sums the counter name, which has the one label label, over the
+// nodes of c, by label value.
+func sumMetric(t *testing.T, c *Cluster, name, label string) map[string]float64 {
+	t.Helper()
+	sums := map[string]float64{}
+	series := regexp.MustCompile(`^` + name + `\{` + label + `="(\w+)"\} (\S+)$`)
 	for i := range c.Len() {
 		text := metricsText(t, c.Node(i).HTTPAddr())
 		for _, line := range strings.Split(text, "\n") {
-			if m := entries.FindStringSubmatch(line); m != nil {
+			if m := series.FindStringSubmatch(line); m != nil {
 				v, _ := strconv.ParseFloat(m[2], 64)
-				byCompression[m[1]] += v
+				sums[m[1]] += v
 			}
 		}
 	}
-	return byCompression
+	return sums
 }
 
 // metricsText returns what the node's /metrics serves.
