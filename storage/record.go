@@ -289,15 +289,33 @@ func stringEnd(b []byte, i int) int {
 
 // recordFieldIndex returns the index of name in recordFields, or -1.
 func recordFieldIndex(name []byte) int {
-	if len(name) < len("eventID") || (name[0] != 'e' && name[0] != 'a' && name[0] != 'r') {
+	var i int
+	switch len(name) {
+	case len("eventID"):
+		i = 4
+	case len("eventTime"): // and eventName, awsRegion
+		switch name[len(name)-1] {
+		case 'e':
+			i = 0
+			if name[len(name)-3] == 'a' {
+				i = 2
+			}
+		case 'n':
+			i = 3
+		default:
+			return -1
+		}
+	case len("eventSource"):
+		i = 1
+	case len("recipientAccountId"):
+		i = 5
+	default:
 		return -1
 	}
-	for i, f := range recordFields {
-		if string(name) == f {
-			return i
-		}
+	if string(name) != recordFields[i] {
+		return -1
 	}
-	return -1
+	return i
 }
 
 // appendRecord appends the raw record that value stores under k's record key

@@ -234,3 +234,16 @@ func BenchmarkRecordValueGenerated(b *testing.B) {
 		b.ReportMetric(float64(size)/float64(len(events)), "B/record")
 	})
 }
+
+func TestRecordFieldIndex(t *testing.T) {
+	for i, f := range recordFields {
+		if got := recordFieldIndex([]byte(f)); got != i {
+			t.Errorf("recordFieldIndex(%q) = %d, want %d", f, got, i)
+		}
+	}
+	for _, name := range []string{"", "eventid", "eventType", "eventNamE", "awsregion", "eventSourcE", "userIdentity", "recipientAccountID", "requestParameters"} {
+		if got := recordFieldIndex([]byte(name)); got != -1 {
+			t.Errorf("recordFieldIndex(%q) = %d, want -1", name, got)
+		}
+	}
+}
