@@ -89,7 +89,7 @@ const (
 	// indexBlockSize keeps one-level indexes for any sstable size we write.
 	indexBlockSize = 256 << 10
 	// bloomBitsPerKey: ~1% false positives, so the dedup Get of a new event
-	// (a miss) rarely reads a data block.
+	// (a miss) rarely reads a data block above the last level (filter.go).
 	bloomBitsPerKey = 10
 
 	// L0 is compacted as soon as two files exist, which keeps the dedup Gets'
@@ -170,10 +170,19 @@ func (o Options) pebbleOptions(dir string, cache *pebble.Cache, stalls *stallCou
 		l := &po.Levels[i]
 		l.BlockSize = dataBlockSize
 		l.IndexBlockSize = indexBlockSize
-		l.FilterPolicy = bloom.FilterPolicy(bloomBitsPerKey)
+		l.FilterPolicy = newEventIDFilter()
+		if i == len(po.Levels)-1 {
+			// Pebble's Get never reads the filters of the last level
+			// (only iterators that ask do), where most data lies.
+			l.FilterPolicy = pebble.NoFilterPolicy
+		}
 		profile := levelCompression(i)
 		l.Compression = func() *sstable.CompressionProfile { return profile }
 	}
+	// Tables written before eventIDFilter hold Bloom filters of all their
+	// keys, which serve as they are.
+	fullBloom := bloom.FilterPolicy(bloomBitsPerKey)
+	po.Filters = map[string]pebble.FilterPolicy{fullBloom.Name(): fullBloom}
 	if o.tune != nil {
 		o.tune(po)
 	}

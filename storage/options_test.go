@@ -1,0 +1,96 @@
+package storage
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/bloom"
+)
+
+// The Bloom filters hold the eventID index keys and no others: a dedup check
+// of a new event skips the tables whose filter says so, and a key of another
+// keyspace is never filtered out.
+func TestEventIDFilter(t *testing.T) {
+	f := newEventIDFilter()
+	w := f.NewWriter(pebble.TableFilter)
+	id := func(i int) []byte { return fmt.Appendf([]byte{prefixEventID}, "id-%d", i) }
+	other := func(i int) []byte { return fmt.Appendf([]byte{prefixSummary}, "id-%d", i) }
+	for i := range 1000 {
+		w.AddKey(id(i))
+		w.AddKey(other(i))
+	}
+	filter := w.Finish(nil)
+	falsePositives := 0
+	for i := range 1000 {
+		if !f.MayContain(pebble.TableFilter, filter, id(i)) {
+			t.Fatalf("the filter lost %q", id(i))
+		}
+		if !f.MayContain(pebble.TableFilter, filter, other(i+1000)) {
+			t.Fatalf("the filter ruled out %q, of another keyspace", other(i+1000))
+		}
+		if f.MayContain(pebble.TableFilter, filter, id(i+1000)) {
+			falsePositives++
+		}
+	}
+	if falsePositives > 30 {
+		t.Errorf("%d false positives in 1000 absent eventID keys", falsePositives)
+	}
+
+	// In a DB: the dedup checks of new events, read from flushed tables (no
+	// dedup memory), skip their blocks. The first DB's tables have the Bloom
+	// filters of all keys that tables had before eventIDFilter, which still
+	// serve. No compaction moves the tables to the last level, whose filters
+	// Pebble's Get does not read.
+	defer func(days int) { seenMaxDays = days }(seenMaxDays)
+	seenMaxDays = 0
+	noCompactions := func(o *pebble.Options) { o.DisableAutomaticCompactions = true }
+	fullBloom := func(o *pebble.Options) {
+		noCompactions(o)
+		for i := range o.Levels {
+			o.Levels[i].FilterPolicy = bloom.FilterPolicy(bloomBitsPerKey)
+		}
+	}
+	for name, tune := range map[string]func(*pebble.Options){"eventID filters": noCompactions, "filters of all keys": fullBloom} {
+		dir := t.TempDir()
+		db := mustOpen(t, dir, Options{tune: tune})
+		ents := entries(5, 4, 200)
+		mustApply(t, db, 1, ents[0]...)
+		mustFlush(t, db)
+		if err := db.Close(); err != nil {
+			t.Fatal(err)
+		}
+		db = mustOpen(t, dir, Options{tune: noCompactions})
+		before := db.pdb.Metrics().Filter
+		mustApply(t, db, 2, ents[1]...)
+		after := db.pdb.Metrics().Filter
+		if after.Hits-before.Hits < 150 {
+			t.Errorf("%s: %d of 200 dedup checks of new events were spared a block read by the filter", name, after.Hits-before.Hits)
+		}
+		if statuses := mustApply(t, db, 3, ents[0]...); statuses[0] != duplicate || statuses[199] != duplicate {
+			t.Errorf("%s: re-sent events after a flush: %v…, want duplicates", name, statuses[:3])
+		}
+	}
+
+	// The last level's tables have no filter.
+	db := mustOpen(t, t.TempDir(), Options{})
+	mustApply(t, db, 1, entries(6, 1, 300)[0]...)
+	mustFlush(t, db)
+	if err := db.pdb.Compact(context.Background(), []byte{0}, []byte{0xff}, true); err != nil {
+		t.Fatal(err)
+	}
+	levels, err := db.pdb.SSTables(pebble.WithProperties())
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := levels[len(levels)-1]
+	if len(last) == 0 {
+		t.Fatal("no table in the last level after a full compaction")
+	}
+	for _, table := range last {
+		if table.Properties.FilterSize != 0 {
+			t.Errorf("table %s of the last level has a filter of %d bytes", table.FileNum, table.Properties.FilterSize)
+		}
+	}
+}
