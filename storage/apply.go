@@ -190,8 +190,8 @@ func writeIndexes(w *sortedWrites, buf []byte, e *cairnv1.Event) []byte {
 		if !indexable(v) {
 			continue
 		}
-		buf = appendIndexKey(buf[:0], indexKey{attr: ix.attr, account: e.Account, value: v, eventTime: e.EventTimeUnixNano, eventID: e.EventId})
-		w.setString(buf, e.Region)
+		buf = appendIndexKey(buf[:0], indexKey{attr: ix.attr, account: e.Account, value: v, eventTime: e.EventTimeUnixNano, region: e.Region})
+		w.set(buf, nil)
 	}
 	return buf
 }

@@ -1,10 +1,12 @@
 package storage
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/cockroachdb/pebble/v2"
 )
@@ -192,22 +194,76 @@ func (c *cutter) wholeAccountDay(day int32, account string) error {
 }
 
 // deleteIndexes deletes the eventID and lookup index entries of the event
-// with key k and summary s.
+// with key k and summary s, for a cut that deletes every event of its
+// account's day: a lookup index entry stands only for events of one
+// account.
 func (c *cutter) deleteIndexes(k *eventKeyBytes, s *summary) error {
-	day := dayOf(k.eventTime)
-	c.key = appendEventIDPrefix(c.key[:0], day, string(k.eventID))
-	c.key = append(c.key, k.account...)
-	if err := c.b.Delete(c.key, nil); err != nil {
+	if err := c.deleteEventID(k); err != nil {
 		return err
 	}
 	for _, ix := range indexedAttrs {
 		if v := ix.ofSummary(s); indexable(v) {
-			c.key = appendIndexKey(c.key[:0], indexKey{attr: ix.attr, account: string(k.account), value: string(v), eventTime: k.eventTime, eventID: string(k.eventID)})
+			c.key = appendIndexKey(c.key[:0], indexKey{attr: ix.attr, account: string(k.account), value: string(v), eventTime: k.eventTime, region: string(k.region)})
 			if err := c.b.Delete(c.key, nil); err != nil {
 				return err
 			}
 		}
 	}
+	return nil
+}
+
+// deleteEventID deletes the eventID index entry of the event with key k.
+func (c *cutter) deleteEventID(k *eventKeyBytes) error {
+	c.key = appendEventIDPrefix(c.key[:0], dayOf(k.eventTime), string(k.eventID))
+	c.key = append(c.key, k.account...)
+	return c.b.Delete(c.key, nil)
+}
+
+// indexGroup collects, for a cut that deletes events one by one, the lookup
+// index entries of the events of one (account, region, eventTime) that it
+// deletes and of those it keeps: an entry stands for all the events of its
+// value there, so it goes only if none of them stays. The summaries list such
+// events next to each other.
+type indexGroup struct {
+	prefix     []byte   // day | account | region | eventTime of the summaries
+	gone, kept [][]byte // index keys
+}
+
+// add notes the index entries of the event with key k and summary s, which
+// the cut deletes (gone) or keeps, deleting first the entries of the
+// previous group if k starts another.
+func (g *indexGroup) add(c *cutter, sumKey []byte, k *eventKeyBytes, s *summary, gone bool) error {
+	prefix := sumKey[:len(sumKey)-len(k.eventID)]
+	if !bytes.Equal(prefix, g.prefix) {
+		if err := g.flush(c); err != nil {
+			return err
+		}
+		g.prefix = append(g.prefix[:0], prefix...)
+	}
+	for _, ix := range indexedAttrs {
+		if v := ix.ofSummary(s); indexable(v) {
+			key := appendIndexKey(nil, indexKey{attr: ix.attr, account: string(k.account), value: string(v), eventTime: k.eventTime, region: string(k.region)})
+			if gone {
+				g.gone = append(g.gone, key)
+			} else {
+				g.kept = append(g.kept, key)
+			}
+		}
+	}
+	return nil
+}
+
+// flush deletes the entries of the group that no kept event needs.
+func (g *indexGroup) flush(c *cutter) error {
+	for _, key := range g.gone {
+		if slices.ContainsFunc(g.kept, func(k []byte) bool { return bytes.Equal(k, key) }) {
+			continue
+		}
+		if err := c.b.Delete(key, nil); err != nil {
+			return err
+		}
+	}
+	g.gone, g.kept = g.gone[:0], g.kept[:0]
 	return nil
 }
 
@@ -247,6 +303,7 @@ func (c *cutter) someOfDay(day int32, account string) error {
 	if err != nil {
 		return err
 	}
+	var g indexGroup
 	for valid := iter.First(); valid; valid = iter.Next() {
 		k, err := splitEventKey(iter.Key())
 		if err != nil {
@@ -260,18 +317,22 @@ func (c *cutter) someOfDay(day int32, account string) error {
 		if err != nil {
 			return errors.Join(err, iter.Close())
 		}
-		if !c.r.Expired(account, string(s.category), k.eventTime) {
+		expired := c.r.Expired(account, string(s.category), k.eventTime)
+		if err := g.add(c, iter.Key(), &k, &s, expired); err != nil {
+			return errors.Join(err, iter.Close())
+		}
+		if !expired {
 			continue
 		}
 		if err := c.deleteEvent(iter.Key(), &k, &s); err != nil {
 			return errors.Join(err, iter.Close())
 		}
 	}
-	return errors.Join(iter.Error(), iter.Close())
+	return errors.Join(iter.Error(), iter.Close(), g.flush(c))
 }
 
-// deleteEvent deletes one event's summary (at sumKey), record, eventID and
-// index entries.
+// deleteEvent deletes one event's summary (at sumKey), record and eventID
+// index entry; its lookup index entries are someOfDay's indexGroup's.
 func (c *cutter) deleteEvent(sumKey []byte, k *eventKeyBytes, s *summary) error {
 	if err := c.b.Delete(sumKey, nil); err != nil {
 		return err
@@ -280,7 +341,7 @@ func (c *cutter) deleteEvent(sumKey []byte, k *eventKeyBytes, s *summary) error 
 	if err := c.b.Delete(c.key, nil); err != nil {
 		return err
 	}
-	if err := c.deleteIndexes(k, s); err != nil {
+	if err := c.deleteEventID(k); err != nil {
 		return err
 	}
 	c.counts.add(dayOf(k.eventTime), k.account, s, -1)

@@ -257,8 +257,9 @@ func countKeys(t *testing.T, db *DB) keyCounts {
 	return n
 }
 
-// countErrors and countNamed count the events of keys with an errorCode
-// and with an eventName.
+// countErrors and countNamed count the lookup index entries the events of
+// keys need: one per (account, region, eventTime, value) of those with an
+// errorCode and with an eventName.
 func countErrors(keys []string, byID map[string]*cairnv1.Event) int {
 	return countWith(keys, byID, func(e *cairnv1.Event) string { return e.ErrorCode })
 }
@@ -268,13 +269,69 @@ func countNamed(keys []string, byID map[string]*cairnv1.Event) int {
 }
 
 func countWith(keys []string, byID map[string]*cairnv1.Event, field func(*cairnv1.Event) string) int {
-	n := 0
+	entries := map[string]bool{}
 	for _, k := range keys {
-		if field(byID[k]) != "" {
-			n++
+		e := byID[k]
+		if v := field(e); v != "" {
+			entries[fmt.Sprint(e.Account, e.Region, e.EventTimeUnixNano, v)] = true
 		}
 	}
-	return n
+	return len(entries)
+}
+
+// A lookup index entry stands for every event of its value, account,
+// eventTime and region. A cut that deletes some of them one by one keeps the
+// entry while one of them stays, and deletes it with the last.
+func TestApplyCutKeepsSharedIndexEntries(t *testing.T) {
+	now := day0
+	at := now.Add(-10 * 24 * time.Hour)
+	event := func(id, category, name string, at time.Time) *cairnv1.Event {
+		e := ev("222222222222", "us-east-1", id, at)
+		e.EventCategory, e.EventName, e.ErrorCode = category, name, "AccessDenied"
+		return e
+	}
+	events := []*cairnv1.Event{
+		event("data-1", "Data", "GetObject", at), // shares its entries with mgmt-1
+		event("mgmt-1", "Management", "GetObject", at),
+		event("data-2", "Data", "GetObject", at.Add(time.Second)), // alone
+		event("data-3", "Data", "PutObject", at),                  // shares only its errorCode entry
+	}
+	db := mustOpen(t, t.TempDir(), Options{})
+	mustApply(t, db, 1, events...)
+	if n := countKeys(t, db); n.nameIndex != 3 || n.errorIndex != 2 {
+		t.Fatalf("before the cut: %+v; want 3 eventName and 2 errorCode entries", n)
+	}
+	// Account B's Data goes after 7 days.
+	r := NewRetention(retentionRules(), now.UnixNano())
+	if st, err := db.ApplyCut(2, r); err != nil || st.Events != 3 || st.Points != 3 {
+		t.Fatalf("cut: %+v, %v; want 3 events deleted one by one", st, err)
+	}
+	if n := countKeys(t, db); n.summaries != 1 || n.nameIndex != 1 || n.errorIndex != 1 {
+		t.Fatalf("after the cut: %+v; want 1 summary, 1 eventName and 1 errorCode entry", n)
+	}
+	for _, f := range []Filter{{Attr: cairnv1.LookupAttribute_LOOKUP_ATTRIBUTE_EVENT_NAME, Value: "GetObject"},
+		{Attr: cairnv1.LookupAttribute_LOOKUP_ATTRIBUTE_ERROR_CODE, Value: "AccessDenied"}} {
+		found, _, err := db.Lookup(LookupQuery{To: now.UnixNano(), Limit: 10, Filters: []Filter{f}})
+		if err != nil || len(found) != 1 || found[0].EventID != "mgmt-1" {
+			t.Errorf("lookup %v after the cut: %d found, %v; want mgmt-1", f, len(found), err)
+		}
+	}
+	var names []string
+	if _, err := db.ScanFields(ScanQuery{Prefilter: &Prefilter{EventNames: []string{"GetObject", "PutObject"}}}, func(f *Fields, _ func() ([]byte, error)) (bool, error) {
+		names = append(names, string(f.EventID))
+		return true, nil
+	}); err != nil || !slices.Equal(names, []string{"mgmt-1"}) {
+		t.Errorf("scan by eventName after the cut: %v, %v; want [mgmt-1]", names, err)
+	}
+	// With mgmt-1 gone too, nothing is left.
+	rules := retentionRules()
+	rules.Policies = append(rules.Policies, &cairnv1.RetentionPolicy{Account: "222222222222", Days: 5})
+	if st, err := db.ApplyCut(3, NewRetention(rules, now.UnixNano())); err != nil || st.Events != 1 {
+		t.Fatalf("second cut: %+v, %v; want 1 event", st, err)
+	}
+	if n := countKeys(t, db); n != (keyCounts{}) {
+		t.Fatalf("after the second cut: %+v; want nothing", n)
+	}
 }
 
 func TestRetentionShortens(t *testing.T) {

@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"bytes"
 	"container/heap"
 	"errors"
 	"fmt"
@@ -105,6 +106,7 @@ func (db *DB) Lookup(q LookupQuery) ([]Found, LookupStats, error) {
 		q.Accounts = slices.Compact(slices.Sorted(slices.Values(q.Accounts)))
 	}
 	l := &lookup{db: db, snap: snap, q: q, stats: &stats}
+	defer l.close()
 	last := q.To - 1
 	if q.After != nil {
 		last = min(last, q.After.Time)
@@ -150,6 +152,11 @@ type lookup struct {
 	q     LookupQuery
 	stats *LookupStats
 	top   topFound // the best q.Limit candidates so far
+
+	// sums reads the summaries that index entries stand for, opened on
+	// first use; prefix is scratch for it.
+	sums   *pebble.Iterator
+	prefix []byte
 }
 
 func (l *lookup) filter(attr cairnv1.LookupAttribute) (string, bool) {
@@ -300,18 +307,50 @@ func (l *lookup) byIndex(day int32, a attr, value string) error {
 		}
 	}
 	for _, p := range prefixes {
-		err := l.walkBack(p, func(key, region []byte) error {
+		err := l.walkBack(p, func(key, _ []byte) error {
 			k, err := splitIndexKey(key)
 			if err != nil {
 				return err
 			}
-			return l.consider(Cursor{Time: k.eventTime, Account: string(k.account), EventID: string(k.eventID)}, string(region), nil)
+			return l.indexed(&k)
 		})
 		if err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// indexed considers the events the index entry k stands for: the summaries
+// of its account, region and eventTime, which consider matches against the
+// filters.
+func (l *lookup) indexed(k *indexKeyBytes) error {
+	if l.sums == nil {
+		it, err := l.snap.NewIter(&pebble.IterOptions{LowerBound: summaryKeyspace, UpperBound: keyUpperBound(summaryKeyspace)})
+		if err != nil {
+			return err
+		}
+		l.sums = it
+	}
+	l.prefix = appendSummaryPrefix(l.prefix[:0], k.account, k.region, k.eventTime)
+	for valid := l.sums.SeekGE(l.prefix); valid && bytes.HasPrefix(l.sums.Key(), l.prefix); valid = l.sums.Next() {
+		sum, err := l.sums.ValueAndErr()
+		if err != nil {
+			return err
+		}
+		c := Cursor{Time: k.eventTime, Account: string(k.account), EventID: string(l.sums.Key()[len(l.prefix):])}
+		if err := l.consider(c, string(k.region), sum); err != nil {
+			return err
+		}
+	}
+	return l.sums.Error()
+}
+
+// close closes what the lookup opened.
+func (l *lookup) close() {
+	if l.sums != nil {
+		l.sums.Close()
+	}
 }
 
 // bySummary scans the summaries of every account in range.

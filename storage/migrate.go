@@ -21,10 +21,10 @@ const migrateBatchEntries = 50_000
 //	   index, no counts.
 //	1: records keyed like the summaries (0x10).
 //	2: records keyed by API call (0x12).
-//	3: the layout of keys.go: record values without the fields their key
-//	   holds (record.go). Values of layout 2 are raw records, which read as
-//	   they are, so the upgrade only records the version.
-const layoutVersion = 3
+//	3: record values without the fields their key holds (record.go).
+//	4: the layout of keys.go: lookup index entries keyed by region instead
+//	   of eventID, one per (value, account, eventTime, region).
+const layoutVersion = 4
 
 // upgradeLayout brings a DB written by an earlier version to layoutVersion
 // and records it. Every step is deterministic, so the replicas of a shard,
@@ -44,6 +44,8 @@ func upgradeLayout(pdb *pebble.DB, logger *slog.Logger) error {
 		if err := moveRetired(pdb, logger, "eventID index entries", prefixRetiredEventID, rekeyEventID); err != nil {
 			return err
 		}
+	}
+	if v < 4 {
 		if err := rebuildDerived(pdb, logger); err != nil {
 			return fmt.Errorf("cannot build the lookup indexes and counts: %w", err)
 		}
@@ -67,9 +69,10 @@ func upgradeLayout(pdb *pebble.DB, logger *slog.Logger) error {
 	return pdb.Flush()
 }
 
-// rebuildDerived writes, from the summaries, the keyspaces layout 1 changed
-// or added: the lookup indexes and the counts, after deleting what was there
-// (the errorCode index of layout 0, or what an interrupted run left).
+// rebuildDerived writes, from the summaries, the keyspaces layouts 1 and 4
+// changed or added: the lookup indexes and the counts, after deleting what
+// was there (the lookup indexes of earlier layouts, or what an interrupted
+// run left).
 func rebuildDerived(pdb *pebble.DB, logger *slog.Logger) error {
 	b := pdb.NewBatch()
 	err := errors.Join(b.DeleteRange([]byte{prefixIndex}, []byte{prefixIndex + 0x10}, nil),
@@ -100,8 +103,8 @@ func rebuildDerived(pdb *pebble.DB, logger *slog.Logger) error {
 		}
 		for _, ix := range indexedAttrs {
 			if v := ix.ofSummary(&s); err == nil && indexable(v) {
-				key = appendIndexKey(key[:0], indexKey{attr: ix.attr, account: string(k.account), value: string(v), eventTime: k.eventTime, eventID: string(k.eventID)})
-				err = b.Set(key, k.region, nil)
+				key = appendIndexKey(key[:0], indexKey{attr: ix.attr, account: string(k.account), value: string(v), eventTime: k.eventTime, region: string(k.region)})
+				err = b.Set(key, nil, nil)
 				pending++
 			}
 		}
@@ -115,7 +118,7 @@ func rebuildDerived(pdb *pebble.DB, logger *slog.Logger) error {
 		}
 		d.add(dayOf(k.eventTime), k.account, &s, 1)
 		if events++; events%1_000_000 == 0 {
-			logger.Info("building the lookup indexes and counts of a DB written before they existed", "events", events)
+			logger.Info("building the lookup indexes and counts of a DB of an earlier layout", "events", events)
 		}
 	}
 	if err := errors.Join(iter.Error(), iter.Close()); err != nil {

@@ -42,21 +42,32 @@ func TestOpenUpgradesLayout0(t *testing.T) {
 	if err := iter.Close(); err != nil {
 		t.Fatal(err)
 	}
-	// The errorCode index of layout 0 leads with the account.
+	// The errorCode index of layout 0 leads with the account, and ends with
+	// the eventID: one entry per event, built from the summaries.
 	errIx := []byte{prefixIndex + byte(attrErrorCode)}
-	iter, err = db.pdb.NewIter(&pebble.IterOptions{LowerBound: errIx, UpperBound: keyUpperBound(errIx)})
+	if err := b.DeleteRange(errIx, keyUpperBound(errIx), nil); err != nil { // before the Sets below
+		t.Fatal(err)
+	}
+	iter, err = db.pdb.NewIter(&pebble.IterOptions{LowerBound: summaryKeyspace, UpperBound: keyUpperBound(summaryKeyspace)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	errors0 := 0
 	for valid := iter.First(); valid; valid = iter.Next() {
-		k, err := parseIndexKey(iter.Key())
+		k, err := parseEventKey(iter.Key())
 		if err != nil {
 			t.Fatal(err)
 		}
-		old := appendString(appendString(appendDay(slices.Clone(errIx), dayOf(k.eventTime)), k.account), k.value)
+		sum, err := parseSummary(iter.Value())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(sum.errorCode) == 0 {
+			continue
+		}
+		old := appendString(appendString(appendDay(slices.Clone(errIx), dayOf(k.eventTime)), k.account), string(sum.errorCode))
 		old = append(appendTime(old, k.eventTime), k.eventID...)
-		if err := errors.Join(b.Set(old, iter.Value(), nil), b.Delete(iter.Key(), nil)); err != nil {
+		if err := b.Set(old, []byte(k.region), nil); err != nil {
 			t.Fatal(err)
 		}
 		errors0++
@@ -111,6 +122,55 @@ func TestOpenUpgradesLayout2(t *testing.T) {
 		t.Fatalf("%d of 120 records have fields cut; the test proves little", cut)
 	}
 	err = errors.Join(iter.Close(), b.Set(layoutVersionKey, appendUint64(nil, 2), nil))
+	if err := errors.Join(err, b.Commit(pebble.NoSync)); err != nil {
+		t.Fatal(err)
+	}
+	checkUpgrade(t, db, dir, want, ents)
+}
+
+// TestOpenUpgradesLayout3 turns a DB into one of key layout 3 (lookup index
+// entries keyed by eventID, one per event, the region as value) and checks
+// that Open upgrades it.
+func TestOpenUpgradesLayout3(t *testing.T) {
+	db, dir, want, ents := loadedDB(t)
+	b := db.pdb.NewBatch()
+	ix := []byte{prefixIndex}
+	if err := b.DeleteRange(ix, []byte{prefixIndex + 0x10}, nil); err != nil { // before the Sets below
+		t.Fatal(err)
+	}
+	iter, err := db.pdb.NewIter(&pebble.IterOptions{LowerBound: summaryKeyspace, UpperBound: keyUpperBound(summaryKeyspace)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for valid := iter.First(); valid; valid = iter.Next() {
+		k, err := parseEventKey(iter.Key())
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum, err := parseSummary(iter.Value())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range []struct {
+			attr  attr
+			value []byte
+		}{{attrEventName, sum.eventName}, {attrErrorCode, sum.errorCode}} {
+			if len(a.value) == 0 {
+				continue
+			}
+			old := appendIndexPrefix(nil, a.attr, dayOf(k.eventTime), string(a.value), k.account)
+			old = append(appendTime(old, k.eventTime), k.eventID...)
+			if err := b.Set(old, []byte(k.region), nil); err != nil {
+				t.Fatal(err)
+			}
+			n++
+		}
+	}
+	if n < 120 {
+		t.Fatalf("wrote %d index entries of layout 3, want at least 120", n)
+	}
+	err = errors.Join(iter.Close(), b.Set(layoutVersionKey, appendUint64(nil, 3), nil))
 	if err := errors.Join(err, b.Commit(pebble.NoSync)); err != nil {
 		t.Fatal(err)
 	}

@@ -500,34 +500,7 @@ func scanByName(c *scanCursor, lower, upper []byte, q ScanQuery, visit func(*sca
 					(q.From != 0 && k.eventTime < q.From) || (q.To != 0 && k.eventTime >= q.To) {
 					continue
 				}
-				c.sumKey = appendSummaryKey(c.sumKey[:0], k.account, iter.Value(), k.eventTime, k.eventID)
-				if c.key, err = splitEventKey(c.sumKey); err != nil {
-					return fmt.Errorf("cannot scan events: %w", err)
-				}
-				if !sums.SeekGE(c.sumKey) || !bytes.Equal(sums.Key(), c.sumKey) {
-					return fmt.Errorf("cannot scan events: summary of %s/%s: %w", c.key.account, c.key.eventID, errors.Join(ErrNotFound, sums.Error()))
-				}
-				v, err := sums.ValueAndErr()
-				if err == nil {
-					c.summaryLen = len(v)
-					c.summary, err = parseSummary(v)
-				}
-				if err != nil {
-					return fmt.Errorf("cannot scan events: %w", err)
-				}
-				if !q.Prefilter.admits(&c.key, &c.summary) {
-					continue
-				}
-				if q.Retention != nil {
-					kept, err := c.retained(q.Retention)
-					if err != nil {
-						return err
-					}
-					if !kept {
-						continue
-					}
-				}
-				more, err := visit(c)
+				more, err := scanIndexed(c, sums, &k, name, q, visit)
 				if err != nil || !more {
 					return err
 				}
@@ -538,6 +511,47 @@ func scanByName(c *scanCursor, lower, upper []byte, q ScanQuery, visit func(*sca
 		}
 	}
 	return nil
+}
+
+// scanIndexed visits the events the eventName index entry k of name stands
+// for: the summaries of its account, region and eventTime whose eventName is
+// name (an entry is shared by such events, and may outlive them after a
+// retention cut that kept an event of the same second).
+func scanIndexed(c *scanCursor, sums *pebble.Iterator, k *indexKeyBytes, name string, q ScanQuery, visit func(*scanCursor) (bool, error)) (bool, error) {
+	c.sumKey = appendSummaryPrefix(c.sumKey[:0], k.account, k.region, k.eventTime)
+	for valid := sums.SeekGE(c.sumKey); valid && bytes.HasPrefix(sums.Key(), c.sumKey); valid = sums.Next() {
+		var err error
+		if c.key, err = splitEventKey(sums.Key()); err != nil {
+			return false, fmt.Errorf("cannot scan events: %w", err)
+		}
+		v, err := sums.ValueAndErr()
+		if err == nil {
+			c.summaryLen = len(v)
+			c.summary, err = parseSummary(v)
+		}
+		if err != nil {
+			return false, fmt.Errorf("cannot scan events: %w", err)
+		}
+		if string(c.summary.eventName) != name || !q.Prefilter.admits(&c.key, &c.summary) {
+			continue
+		}
+		if q.Retention != nil {
+			kept, err := c.retained(q.Retention)
+			if err != nil {
+				return false, err
+			}
+			if !kept {
+				continue
+			}
+		}
+		if more, err := visit(c); err != nil || !more {
+			return false, err
+		}
+	}
+	if err := sums.Error(); err != nil {
+		return false, fmt.Errorf("cannot scan events: %w", err)
+	}
+	return true, nil
 }
 
 // dayRange returns the first and last day q can select: its bounds, or the
