@@ -456,16 +456,6 @@ func splitIndexKey(src []byte) (indexKeyBytes, error) {
 	return k, nil
 }
 
-// parseIndexKey parses a whole key built by appendIndexKey.
-func parseIndexKey(src []byte) (indexKey, error) {
-	b, err := splitIndexKey(src)
-	if err != nil {
-		return indexKey{}, err
-	}
-	return indexKey{attr: attr(src[0] - prefixIndex), account: string(b.account), value: string(b.value),
-		eventTime: b.eventTime, region: string(b.region)}, nil
-}
-
 // appendUint64 appends v as 8 bytes big-endian (the value of a meta key).
 func appendUint64(dst []byte, v uint64) []byte {
 	return binary.BigEndian.AppendUint64(dst, v)
