@@ -30,8 +30,11 @@ func ValidateEvent(e *cairnv1.Event) error {
 	case len(e.GetRaw()) > 0 && len(e.GetRecord()) > 0:
 		return fmt.Errorf("%w: both raw and record are set", ErrInvalidEvent)
 	}
-	if err := checkRecordValue(e.GetRecord(), eventRecordKey(e)); err != nil {
-		return fmt.Errorf("%w: %w", ErrInvalidEvent, err)
+	if len(e.GetRecord()) > 0 {
+		k := eventRecordKey(e)
+		if err := checkRecordValue(e.Record, &k); err != nil {
+			return fmt.Errorf("%w: %w", ErrInvalidEvent, err)
+		}
 	}
 	return nil
 }
@@ -117,7 +120,8 @@ func (db *DB) ApplyIngest(index uint64, events []*cairnv1.Event) ([]cairnv1.Even
 		if e.Record != nil {
 			w.setRef(key, e.Record)
 		} else {
-			w.setRecord(key, e.Raw, eventRecordKey(e))
+			k := eventRecordKey(e)
+			w.setRecord(key, e.Raw, &k)
 		}
 		w.set(idKey, value)
 		value = writeIndexes(w, value, e)

@@ -176,10 +176,14 @@ func (c *cutter) wholeDay(day int32) error {
 // entries one by one, found from the summaries.
 func (c *cutter) wholeAccountDay(day int32, account string) error {
 	lower := appendString(appendDay([]byte{prefixSummary}, day), account)
+	var g indexGroup // every event goes, so every entry
 	n, err := c.walkKeys(lower, nextAccountKey(prefixSummary, day, account), func(k *eventKeyBytes, s *summary) error {
-		return c.deleteIndexes(k, s)
+		if err := c.deleteEventID(k); err != nil {
+			return err
+		}
+		return g.add(c, k, s, true)
 	})
-	if err != nil {
+	if err := errors.Join(err, g.flush(c)); err != nil {
 		return err
 	}
 	for _, p := range dayAccountPrefixes {
@@ -193,25 +197,6 @@ func (c *cutter) wholeAccountDay(day int32, account string) error {
 	return nil
 }
 
-// deleteIndexes deletes the eventID and lookup index entries of the event
-// with key k and summary s, for a cut that deletes every event of its
-// account's day: a lookup index entry stands only for events of one
-// account.
-func (c *cutter) deleteIndexes(k *eventKeyBytes, s *summary) error {
-	if err := c.deleteEventID(k); err != nil {
-		return err
-	}
-	for _, ix := range indexedAttrs {
-		if v := ix.ofSummary(s); indexable(v) {
-			c.key = appendIndexKey(c.key[:0], indexKey{attr: ix.attr, account: string(k.account), value: string(v), eventTime: k.eventTime, region: string(k.region)})
-			if err := c.b.Delete(c.key, nil); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
-
 // deleteEventID deletes the eventID index entry of the event with key k.
 func (c *cutter) deleteEventID(k *eventKeyBytes) error {
 	c.key = appendEventIDPrefix(c.key[:0], dayOf(k.eventTime), string(k.eventID))
@@ -219,26 +204,28 @@ func (c *cutter) deleteEventID(k *eventKeyBytes) error {
 	return c.b.Delete(c.key, nil)
 }
 
-// indexGroup collects, for a cut that deletes events one by one, the lookup
-// index entries of the events of one (account, region, eventTime) that it
-// deletes and of those it keeps: an entry stands for all the events of its
-// value there, so it goes only if none of them stays. The summaries list such
-// events next to each other.
+// indexGroup collects, for a cut that deletes events found from their
+// summaries, the lookup index entries of the events of one (account, region,
+// eventTime) that it deletes and of those it keeps: an entry stands for all
+// the events of its value there, so it goes only if none of them stays. The
+// summaries list such events next to each other.
 type indexGroup struct {
-	prefix     []byte   // day | account | region | eventTime of the summaries
-	gone, kept [][]byte // index keys
+	account, region []byte
+	eventTime       int64
+	gone, kept      [][]byte // index keys
 }
 
 // add notes the index entries of the event with key k and summary s, which
 // the cut deletes (gone) or keeps, deleting first the entries of the
 // previous group if k starts another.
-func (g *indexGroup) add(c *cutter, sumKey []byte, k *eventKeyBytes, s *summary, gone bool) error {
-	prefix := sumKey[:len(sumKey)-len(k.eventID)]
-	if !bytes.Equal(prefix, g.prefix) {
+func (g *indexGroup) add(c *cutter, k *eventKeyBytes, s *summary, gone bool) error {
+	if k.eventTime != g.eventTime || !bytes.Equal(k.account, g.account) || !bytes.Equal(k.region, g.region) {
 		if err := g.flush(c); err != nil {
 			return err
 		}
-		g.prefix = append(g.prefix[:0], prefix...)
+		g.account = append(g.account[:0], k.account...)
+		g.region = append(g.region[:0], k.region...)
+		g.eventTime = k.eventTime
 	}
 	for _, ix := range indexedAttrs {
 		if v := ix.ofSummary(s); indexable(v) {
@@ -318,7 +305,7 @@ func (c *cutter) someOfDay(day int32, account string) error {
 			return errors.Join(err, iter.Close())
 		}
 		expired := c.r.Expired(account, string(s.category), k.eventTime)
-		if err := g.add(c, iter.Key(), &k, &s, expired); err != nil {
+		if err := g.add(c, &k, &s, expired); err != nil {
 			return errors.Join(err, iter.Close())
 		}
 		if !expired {
@@ -332,7 +319,7 @@ func (c *cutter) someOfDay(day int32, account string) error {
 }
 
 // deleteEvent deletes one event's summary (at sumKey), record and eventID
-// index entry; its lookup index entries are someOfDay's indexGroup's.
+// index entry; its lookup index entries are the caller's indexGroup's.
 func (c *cutter) deleteEvent(sumKey []byte, k *eventKeyBytes, s *summary) error {
 	if err := c.b.Delete(sumKey, nil); err != nil {
 		return err

@@ -15,10 +15,11 @@ import (
 // compaction. The last level has no filters: Pebble's Get does not read
 // them there, so they were 5 bytes per event on disk for nothing.
 //
-// Its name differs from that of the Bloom policy before it, so the filters of
-// tables written before are ignored (Pebble reads only filters whose name it
-// knows), never taken for filters of all keys, and an earlier version
-// ignores these.
+// Its name differs from that of the Bloom policy before it, so that a
+// filter is always read with the policy that wrote it (Pebble finds the
+// policy by the name a table records): the full filters of tables written
+// before are still read as such (options.go registers that policy), and an
+// earlier version ignores these.
 type eventIDFilter struct{ bloom pebble.FilterPolicy }
 
 func newEventIDFilter() eventIDFilter { return eventIDFilter{bloom.FilterPolicy(bloomBitsPerKey)} }

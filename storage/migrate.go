@@ -252,7 +252,7 @@ func recodeRecords(pdb *pebble.DB, logger *slog.Logger) error {
 	b := pdb.NewBatch()
 	defer func() { b.Close() }()
 	var (
-		value, fields    []byte
+		value            []byte
 		pending, records int
 	)
 	for valid := iter.First(); valid; valid = iter.Next() {
@@ -268,7 +268,7 @@ func recodeRecords(pdb *pebble.DB, logger *slog.Logger) error {
 			return errors.Join(err, iter.Close())
 		}
 		rk := recordKey[[]byte]{account: k.account, source: source, name: name, region: k.region, eventID: k.eventID, eventTime: k.eventTime}
-		value, fields = appendRecordValue(value[:0], raw, &rk, fields)
+		value = appendRecordValue(value[:0], raw, &rk)
 		if bytes.Equal(value, raw) {
 			continue
 		}

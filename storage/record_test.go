@@ -26,7 +26,7 @@ func cloudTrailKey() recordKey[string] {
 // roundTrip stores raw under k and reads it back, and returns the value.
 func roundTrip(t *testing.T, raw string, k recordKey[string]) []byte {
 	t.Helper()
-	value, _ := appendRecordValue([]byte("prefix"), []byte(raw), &k, nil)
+	value := appendRecordValue([]byte("prefix"), []byte(raw), &k)
 	if !bytes.HasPrefix(value, []byte("prefix")) {
 		t.Fatalf("appendRecordValue dropped what dst held: %q", value)
 	}
@@ -179,7 +179,7 @@ func FuzzRecordValue(f *testing.F) {
 	f.Add([]byte(`{"eventID":"a\\"b","awsRegion":"r","x":[{"eventName":"n"}],"eventName":"n"}`), "", "", "n", "r", `a\"b`, int64(0))
 	f.Fuzz(func(t *testing.T, raw []byte, account, source, name, region, eventID string, eventTime int64) {
 		k := recordKey[string]{account: account, source: source, name: name, region: region, eventID: eventID, eventTime: eventTime}
-		value, _ := appendRecordValue(nil, raw, &k, nil)
+		value := appendRecordValue(nil, raw, &k)
 		got, err := appendRecord(nil, value, &k)
 		if err != nil || !bytes.Equal(got, raw) {
 			t.Fatalf("record %q stored as %q read back as %q, %v", raw, value, got, err)
@@ -192,11 +192,11 @@ func BenchmarkRecordValue(b *testing.B) {
 	bk := recordKey[[]byte]{account: []byte(k.account), source: []byte(k.source), name: []byte(k.name),
 		region: []byte(k.region), eventID: []byte(k.eventID), eventTime: k.eventTime}
 	raw := []byte(cloudTrailRecord)
-	var value, back, scratch []byte
+	var value, back []byte
 	b.Run("cut", func(b *testing.B) {
 		b.SetBytes(int64(len(raw)))
 		for b.Loop() {
-			value, scratch = appendRecordValue(value[:0], raw, &k, scratch)
+			value = appendRecordValue(value[:0], raw, &k)
 		}
 	})
 	b.Run("restore", func(b *testing.B) {
@@ -215,7 +215,7 @@ func BenchmarkRecordValueGenerated(b *testing.B) {
 		keys[i] = recordKey[string]{account: e.Account, source: e.EventSource, name: e.EventName, region: e.Region, eventID: e.EventId, eventTime: e.EventTimeUnixNano}
 		size += len(e.Raw)
 	}
-	var value, scratch []byte
+	var value []byte
 	b.Run("find", func(b *testing.B) {
 		for b.Loop() {
 			for _, e := range events {
@@ -227,7 +227,7 @@ func BenchmarkRecordValueGenerated(b *testing.B) {
 	b.Run("cut", func(b *testing.B) {
 		for b.Loop() {
 			for i, e := range events {
-				value, scratch = appendRecordValue(value[:0], e.Raw, &keys[i], scratch)
+				value = appendRecordValue(value[:0], e.Raw, &keys[i])
 			}
 		}
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(events)), "ns/record")

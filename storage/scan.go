@@ -270,6 +270,30 @@ func (c *scanCursor) retained(r *Retention) (bool, error) {
 	return !r.Expired(string(c.key.account), string(category), c.key.eventTime), nil
 }
 
+// setSummary parses the summary iter is at into the cursor.
+func (c *scanCursor) setSummary(iter *pebble.Iterator) error {
+	v, err := iter.ValueAndErr()
+	if err == nil {
+		c.summaryLen = len(v)
+		c.summary, err = parseSummary(v)
+	}
+	if err != nil {
+		return fmt.Errorf("cannot scan events: %w", err)
+	}
+	return nil
+}
+
+// offer calls visit with the cursor's event unless q's retention drops it,
+// and reports whether the scan goes on.
+func (c *scanCursor) offer(q ScanQuery, visit func(*scanCursor) (bool, error)) (bool, error) {
+	if q.Retention != nil {
+		if kept, err := c.retained(q.Retention); err != nil || !kept {
+			return err == nil, err
+		}
+	}
+	return visit(c)
+}
+
 // raw returns the event's raw bytes, valid until the cursor moves: the
 // iterator's value when the scan walks the events, else read from the
 // snapshot.
@@ -412,29 +436,14 @@ func scanRange(c *scanCursor, lower, upper []byte, q ScanQuery, visit func(*scan
 			continue
 		}
 		if c.onSum {
-			v, err := iter.ValueAndErr()
-			if err == nil {
-				c.summaryLen = len(v)
-				c.summary, err = parseSummary(v)
-			}
-			if err != nil {
-				return false, fmt.Errorf("cannot scan events: %w", err)
+			if err := c.setSummary(iter); err != nil {
+				return false, err
 			}
 			if q.Prefilter != nil && !q.Prefilter.admits(&c.key, &c.summary) {
 				continue
 			}
 		}
-		if q.Retention != nil {
-			kept, err := c.retained(q.Retention)
-			if err != nil {
-				return false, err
-			}
-			if !kept {
-				continue
-			}
-		}
-		more, err := visit(c)
-		if err != nil || !more {
+		if more, err := c.offer(q, visit); err != nil || !more {
 			return false, err
 		}
 	}
@@ -524,27 +533,13 @@ func scanIndexed(c *scanCursor, sums *pebble.Iterator, k *indexKeyBytes, name st
 		if c.key, err = splitEventKey(sums.Key()); err != nil {
 			return false, fmt.Errorf("cannot scan events: %w", err)
 		}
-		v, err := sums.ValueAndErr()
-		if err == nil {
-			c.summaryLen = len(v)
-			c.summary, err = parseSummary(v)
-		}
-		if err != nil {
-			return false, fmt.Errorf("cannot scan events: %w", err)
+		if err := c.setSummary(sums); err != nil {
+			return false, err
 		}
 		if string(c.summary.eventName) != name || !q.Prefilter.admits(&c.key, &c.summary) {
 			continue
 		}
-		if q.Retention != nil {
-			kept, err := c.retained(q.Retention)
-			if err != nil {
-				return false, err
-			}
-			if !kept {
-				continue
-			}
-		}
-		if more, err := visit(c); err != nil || !more {
+		if more, err := c.offer(q, visit); err != nil || !more {
 			return false, err
 		}
 	}

@@ -25,7 +25,6 @@ type sortedWrites struct {
 	buf    []byte // keys and values
 	writes []pendingWrite
 	order  []writeOrder // sorted, rather than the bigger writes
-	fields []byte       // scratch for setRecord
 }
 
 type pendingWrite struct {
@@ -67,7 +66,7 @@ func (w *sortedWrites) setRef(key []byte, value []byte) {
 func (w *sortedWrites) setRecord(key []byte, raw []byte, k *recordKey[string]) {
 	ks := appendSpan(w, key)
 	start := len(w.buf)
-	w.buf, w.fields = appendRecordValue(w.buf, raw, k, w.fields)
+	w.buf = appendRecordValue(w.buf, raw, k)
 	w.add(pendingWrite{key: ks, value: span{start, len(w.buf)}})
 }
 
