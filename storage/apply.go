@@ -94,17 +94,18 @@ func (db *DB) ApplyIngest(index uint64, events []*cairnv1.Event) ([]cairnv1.Even
 	}()
 	db.seenDays.pending = db.seenDays.pending[:0] // nothing of a failed batch
 	statuses := make([]cairnv1.EventStatus, len(events))
-	// inBatch holds the eventID keys written by this call. It is only probed,
-	// never iterated, so its order cannot reach the output.
+	// inBatch holds the summary keys (the dedup identities) written by this
+	// call. It is only probed, never iterated, so its order cannot reach the
+	// output.
 	inBatch := make(map[string]struct{}, len(events))
 	w := &db.writes
 	w.reset()
-	var idKey, key, value []byte
+	var sumKey, idKey, key, value []byte
 	var stored uint64
 	for i, e := range events {
-		ik := eventIDKey{day: dayOf(e.EventTimeUnixNano), account: e.Account, eventID: e.EventId}
-		idKey = appendEventIDKey(idKey[:0], ik)
-		dup, err := db.seen(idKey, ik.day, inBatch)
+		sumKey = appendSummaryKey(sumKey[:0], e.Account, e.Region, e.EventTimeUnixNano, e.EventId)
+		idKey = appendEventIDKey(idKey[:0], e.Account, e.Region, e.EventTimeUnixNano, e.EventId)
+		dup, err := db.seen(sumKey, idKey, dayOf(e.EventTimeUnixNano), inBatch)
 		if err != nil {
 			return nil, fmt.Errorf("cannot apply entry %d: event %d: %w", index, i, err)
 		}
@@ -112,19 +113,17 @@ func (db *DB) ApplyIngest(index uint64, events []*cairnv1.Event) ([]cairnv1.Even
 			statuses[i] = cairnv1.EventStatus_EVENT_STATUS_DUPLICATE
 			continue
 		}
-		inBatch[string(idKey)] = struct{}{}
+		inBatch[string(sumKey)] = struct{}{}
 
-		iv := eventIDValue{region: e.Region, eventTime: e.EventTimeUnixNano}
 		key = appendRecordKey(key[:0], e.Account, e.EventSource, e.EventName, e.Region, e.EventTimeUnixNano, e.EventId)
-		value = appendEventIDValue(value[:0], iv)
 		if e.Record != nil {
 			w.setRef(key, e.Record)
 		} else {
 			k := eventRecordKey(e)
 			w.setRecord(key, e.Raw, &k)
 		}
-		w.set(idKey, value)
-		value = writeIndexes(w, value, e)
+		w.set(idKey, nil)
+		value = writeIndexes(w, value, sumKey, e)
 		db.counts.addEvent(e)
 		statuses[i] = cairnv1.EventStatus_EVENT_STATUS_STORED
 		stored++
@@ -182,10 +181,10 @@ func (db *DB) dropApplyBatch() {
 	}
 }
 
-// writeIndexes adds e's summary and lookup index entries to w, using buf as
-// scratch, and returns buf.
-func writeIndexes(w *sortedWrites, buf []byte, e *cairnv1.Event) []byte {
-	buf = appendSummaryKey(buf[:0], e.Account, e.Region, e.EventTimeUnixNano, e.EventId)
+// writeIndexes adds e's summary, under sumKey, and its lookup index entries
+// to w, using buf as scratch, and returns buf.
+func writeIndexes(w *sortedWrites, buf, sumKey []byte, e *cairnv1.Event) []byte {
+	buf = append(buf[:0], sumKey...)
 	n := len(buf)
 	buf = appendSummary(buf, e)
 	w.set(buf[:n], buf[n:])

@@ -82,21 +82,38 @@ func TestApplyIngestKeepsRawBytesExactly(t *testing.T) {
 	}
 }
 
-// The dedup identity includes the UTC day of eventTime: the same eventID on
-// another day is another event; at another time of the same day it is the
-// same event.
-func TestApplyIngestDedupIdentityIsDayAccountEventID(t *testing.T) {
+// The dedup identity is the event's key: the same eventID and account at
+// another time or in another region is another record, and is stored; so
+// is the same eventID of another account. GetRaw, which is given a day,
+// returns the first of that day's events in (eventTime, region) order.
+func TestApplyIngestDedupIdentityIsEventKey(t *testing.T) {
 	db := mustOpen(t, t.TempDir(), Options{})
 	first := ev("123456789012", "us-east-1", "id", day0.Add(time.Hour))
-	sameDayOtherTime := ev("123456789012", "eu-west-1", "id", day0.Add(5*time.Hour))
+	sameDayOtherTime := ev("123456789012", "us-east-1", "id", day0.Add(5*time.Hour))
+	otherRegion := ev("123456789012", "eu-west-1", "id", day0.Add(time.Hour))
+	otherAccount := ev("210987654321", "us-east-1", "id", day0.Add(time.Hour))
 	nextDay := ev("123456789012", "us-east-1", "id", day0.Add(25*time.Hour))
-	got := mustApply(t, db, 1, first, sameDayOtherTime, nextDay)
-	if want := []cairnv1.EventStatus{stored, duplicate, stored}; !slices.Equal(got, want) {
+	got := mustApply(t, db, 1, sameDayOtherTime, first, otherRegion, otherAccount, nextDay, first)
+	if want := []cairnv1.EventStatus{stored, stored, stored, stored, stored, duplicate}; !slices.Equal(got, want) {
 		t.Fatalf("statuses = %v, want %v", got, want)
 	}
-	raw, err := db.GetRaw("123456789012", "id", day0.Add(23*time.Hour).UnixNano())
-	if err != nil || !bytes.Equal(raw, first.Raw) {
-		t.Errorf("GetRaw on day0 = %q, %v; want the first event", raw, err)
+	got = mustApply(t, db, 2, otherRegion, nextDay, sameDayOtherTime, first, otherAccount)
+	if want := slices.Repeat([]cairnv1.EventStatus{duplicate}, 5); !slices.Equal(got, want) {
+		t.Fatalf("re-sent: statuses = %v, want %v", got, want)
+	}
+	for _, tc := range []struct {
+		account string
+		at      time.Time
+		want    *cairnv1.Event
+	}{
+		{"123456789012", day0.Add(23 * time.Hour), otherRegion}, // eu-west-1 before us-east-1
+		{"123456789012", day0.Add(25 * time.Hour), nextDay},
+		{"210987654321", day0, otherAccount},
+	} {
+		raw, err := db.GetRaw(tc.account, "id", tc.at.UnixNano())
+		if err != nil || !bytes.Equal(raw, tc.want.Raw) {
+			t.Errorf("GetRaw(%s, id, %v) = %q, %v; want %q", tc.account, tc.at, raw, err, tc.want.Raw)
+		}
 	}
 }
 

@@ -178,9 +178,6 @@ func (c *cutter) wholeAccountDay(day int32, account string) error {
 	lower := appendString(appendDay([]byte{prefixSummary}, day), account)
 	var g indexGroup // every event goes, so every entry
 	n, err := c.walkKeys(lower, nextAccountKey(prefixSummary, day, account), func(k *eventKeyBytes, s *summary) error {
-		if err := c.deleteEventID(k); err != nil {
-			return err
-		}
 		return g.add(c, k, s, true)
 	})
 	if err := errors.Join(err, g.flush(c)); err != nil {
@@ -197,27 +194,21 @@ func (c *cutter) wholeAccountDay(day int32, account string) error {
 	return nil
 }
 
-// deleteEventID deletes the eventID index entry of the event with key k.
-func (c *cutter) deleteEventID(k *eventKeyBytes) error {
-	c.key = appendEventIDPrefix(c.key[:0], dayOf(k.eventTime), string(k.eventID))
-	c.key = append(c.key, k.account...)
-	return c.b.Delete(c.key, nil)
-}
-
 // indexGroup collects, for a cut that deletes events found from their
-// summaries, the lookup index entries of the events of one (account, region,
-// eventTime) that it deletes and of those it keeps: an entry stands for all
-// the events of its value there, so it goes only if none of them stays. The
-// summaries list such events next to each other.
+// summaries, the eventID and lookup index entries of the events of one
+// (account, region, eventTime) that it deletes and of those it keeps: an
+// entry stands for all the events of its value (or eventID hash) there, so it
+// goes only if none of them stays. The summaries list such events next to
+// each other.
 type indexGroup struct {
 	account, region []byte
 	eventTime       int64
 	gone, kept      [][]byte // index keys
 }
 
-// add notes the index entries of the event with key k and summary s, which
-// the cut deletes (gone) or keeps, deleting first the entries of the
-// previous group if k starts another.
+// add notes the eventID and lookup index entries of the event with key k
+// and summary s, which the cut deletes (gone) or keeps, deleting first the
+// entries of the previous group if k starts another.
 func (g *indexGroup) add(c *cutter, k *eventKeyBytes, s *summary, gone bool) error {
 	if k.eventTime != g.eventTime || !bytes.Equal(k.account, g.account) || !bytes.Equal(k.region, g.region) {
 		if err := g.flush(c); err != nil {
@@ -227,14 +218,17 @@ func (g *indexGroup) add(c *cutter, k *eventKeyBytes, s *summary, gone bool) err
 		g.region = append(g.region[:0], k.region...)
 		g.eventTime = k.eventTime
 	}
+	note := func(key []byte) {
+		if gone {
+			g.gone = append(g.gone, key)
+		} else {
+			g.kept = append(g.kept, key)
+		}
+	}
+	note(appendEventIDKey(nil, k.account, k.region, k.eventTime, k.eventID))
 	for _, ix := range indexedAttrs {
 		if v := ix.ofSummary(s); indexable(v) {
-			key := appendIndexKey(nil, indexKey{attr: ix.attr, account: string(k.account), value: string(v), eventTime: k.eventTime, region: string(k.region)})
-			if gone {
-				g.gone = append(g.gone, key)
-			} else {
-				g.kept = append(g.kept, key)
-			}
+			note(appendIndexKey(nil, indexKey{attr: ix.attr, account: string(k.account), value: string(v), eventTime: k.eventTime, region: string(k.region)}))
 		}
 	}
 	return nil
@@ -318,17 +312,14 @@ func (c *cutter) someOfDay(day int32, account string) error {
 	return errors.Join(iter.Error(), iter.Close(), g.flush(c))
 }
 
-// deleteEvent deletes one event's summary (at sumKey), record and eventID
-// index entry; its lookup index entries are the caller's indexGroup's.
+// deleteEvent deletes one event's summary (at sumKey) and record; its
+// eventID and lookup index entries are the caller's indexGroup's.
 func (c *cutter) deleteEvent(sumKey []byte, k *eventKeyBytes, s *summary) error {
 	if err := c.b.Delete(sumKey, nil); err != nil {
 		return err
 	}
 	c.key = appendRecordKey(c.key[:0], k.account, s.eventSource, s.eventName, k.region, k.eventTime, k.eventID)
 	if err := c.b.Delete(c.key, nil); err != nil {
-		return err
-	}
-	if err := c.deleteEventID(k); err != nil {
 		return err
 	}
 	c.counts.add(dayOf(k.eventTime), k.account, s, -1)

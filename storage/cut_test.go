@@ -1,6 +1,8 @@
 package storage
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -332,6 +334,96 @@ func TestApplyCutKeepsSharedIndexEntries(t *testing.T) {
 	if n := countKeys(t, db); n != (keyCounts{}) {
 		t.Fatalf("after the second cut: %+v; want nothing", n)
 	}
+}
+
+// collidingEventIDs returns two eventIDs with the same eventIDHash (about
+// 80,000 tries).
+func collidingEventIDs() (string, string) {
+	seen := map[uint32]string{}
+	for i := 0; ; i++ {
+		id := fmt.Sprintf("id-%d", i)
+		if other, ok := seen[eventIDHash(id)]; ok {
+			return other, id
+		}
+		seen[eventIDHash(id)] = id
+	}
+}
+
+// Two events of one account, region and second whose eventIDs share a hash
+// share an eventID index entry: both are stored, each is found by its own
+// eventID and is a duplicate when re-sent, and a cut that deletes one keeps
+// the entry for the other.
+func TestEventIDHashCollision(t *testing.T) {
+	now := day0
+	at := now.Add(-10 * 24 * time.Hour)
+	a, b := collidingEventIDs()
+	data := ev("222222222222", "us-east-1", a, at)
+	data.EventCategory = "Data"
+	mgmt := ev("222222222222", "us-east-1", b, at)
+	mgmt.EventCategory = "Management"
+	if !bytes.Equal(appendEventIDKey(nil, data.Account, data.Region, data.EventTimeUnixNano, data.EventId),
+		appendEventIDKey(nil, mgmt.Account, mgmt.Region, mgmt.EventTimeUnixNano, mgmt.EventId)) {
+		t.Fatalf("%s and %s have different eventID index keys; the test proves nothing", a, b)
+	}
+	check := func(db *DB, stage string, want ...*cairnv1.Event) {
+		t.Helper()
+		if n := countKeys(t, db); n.summaries != len(want) || n.ids != min(len(want), 1) {
+			t.Errorf("%s: %+v; want %d summaries and %d eventID entries", stage, n, len(want), min(len(want), 1))
+		}
+		for _, e := range []*cairnv1.Event{data, mgmt} {
+			kept := slices.Contains(want, e)
+			raw, err := db.GetRaw(e.Account, e.EventId, e.EventTimeUnixNano)
+			if kept && (err != nil || !bytes.Equal(raw, e.Raw)) || !kept && !errors.Is(err, ErrNotFound) {
+				t.Errorf("%s: GetRaw(%s) = %q, %v; kept: %v", stage, e.EventId, raw, err, kept)
+			}
+			found, _, err := db.Lookup(LookupQuery{To: now.UnixNano(), Limit: 10,
+				Filters: []Filter{{Attr: cairnv1.LookupAttribute_LOOKUP_ATTRIBUTE_EVENT_ID, Value: e.EventId}}})
+			wantFound := 0
+			if kept {
+				wantFound = 1
+			}
+			if err != nil || len(found) != wantFound || kept && found[0].EventID != e.EventId {
+				t.Errorf("%s: lookup of eventID %s: %+v, %v; kept: %v", stage, e.EventId, found, err, kept)
+			}
+		}
+	}
+
+	// One after the other, with and without the dedup memory; and in one
+	// entry.
+	for name, days := range map[string]int{"memory": seenMaxDays, "no memory": 0} {
+		t.Run(name, func(t *testing.T) {
+			defer func(d int) { seenMaxDays = d }(seenMaxDays)
+			seenMaxDays = days
+			db := mustOpen(t, t.TempDir(), Options{})
+			if got := mustApply(t, db, 1, data); got[0] != stored {
+				t.Fatalf("first: %v", got)
+			}
+			if got := mustApply(t, db, 2, mgmt); got[0] != stored {
+				t.Fatalf("second, sharing the first's eventID entry: %v, want stored", got)
+			}
+			if got := mustApply(t, db, 3, mgmt, data); !slices.Equal(got, []cairnv1.EventStatus{duplicate, duplicate}) {
+				t.Fatalf("re-sent: %v, want duplicates", got)
+			}
+			check(db, "stored", data, mgmt)
+		})
+	}
+	db := mustOpen(t, t.TempDir(), Options{})
+	if got := mustApply(t, db, 1, data, mgmt, data); !slices.Equal(got, []cairnv1.EventStatus{stored, stored, duplicate}) {
+		t.Fatalf("in one entry: %v, want stored, stored, duplicate", got)
+	}
+	check(db, "stored in one entry", data, mgmt)
+
+	// Account B's Data goes after 7 days, its Management stays.
+	if st, err := db.ApplyCut(2, NewRetention(retentionRules(), now.UnixNano())); err != nil || st.Events != 1 {
+		t.Fatalf("cut: %+v, %v; want 1 event deleted", st, err)
+	}
+	check(db, "after the cut of one", mgmt)
+	rules := retentionRules()
+	rules.Policies = append(rules.Policies, &cairnv1.RetentionPolicy{Account: "222222222222", Days: 5})
+	if st, err := db.ApplyCut(3, NewRetention(rules, now.UnixNano())); err != nil || st.Events != 1 {
+		t.Fatalf("second cut: %+v, %v; want 1 event", st, err)
+	}
+	check(db, "after the cut of both")
 }
 
 func TestRetentionShortens(t *testing.T) {

@@ -1,7 +1,7 @@
 package storage
 
 import (
-	"cmp"
+	"bytes"
 	"errors"
 	"slices"
 	"testing"
@@ -92,18 +92,13 @@ func ev(account, region, eventID string, at time.Time) *cairnv1.Event {
 }
 
 // keysOf returns "account/eventID" of events, sorted as ScanEventKeys orders
-// them: by day, then eventID, then account.
+// them: in the order of their summary keys.
 func keysOf(events []*cairnv1.Event) []string {
 	sorted := slices.Clone(events)
-	slices.SortFunc(sorted, func(a, b *cairnv1.Event) int {
-		if c := int(dayOf(a.EventTimeUnixNano)) - int(dayOf(b.EventTimeUnixNano)); c != 0 {
-			return c
-		}
-		if c := cmp.Compare(a.EventId, b.EventId); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.Account, b.Account)
-	})
+	key := func(e *cairnv1.Event) []byte {
+		return appendSummaryKey(nil, e.Account, e.Region, e.EventTimeUnixNano, e.EventId)
+	}
+	slices.SortFunc(sorted, func(a, b *cairnv1.Event) int { return bytes.Compare(key(a), key(b)) })
 	keys := make([]string, len(sorted))
 	for i, e := range sorted {
 		keys[i] = e.Account + "/" + e.EventId

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"errors"
+	"hash/fnv"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -75,35 +76,44 @@ func summaryKey(k eventKey) []byte {
 }
 
 func TestEventIDKeyRoundTrip(t *testing.T) {
-	for _, k := range []eventIDKey{
-		{day: 20513, account: "123456789012", eventID: "3c856bc0-1a07-4c18-89d9-4d9205856714"},
-		{day: -1, account: "a", eventID: "b"},
-		{day: math.MinInt32, account: "a", eventID: ""},
-		{day: math.MaxInt32, account: "", eventID: "id\xff"},
+	for _, k := range []eventKey{
+		{account: "123456789012", region: "us-east-1", eventTime: day0.UnixNano() + 12345, eventID: "3c856bc0-1a07-4c18-89d9-4d9205856714"},
+		{account: "a", region: "", eventTime: -5, eventID: "b"},
+		{account: "", region: "eu-central-1", eventTime: math.MaxInt64, eventID: ""},
+		{account: "a", region: "r\xff", eventTime: math.MinInt64, eventID: "id\xff"},
 	} {
-		got, err := parseEventIDKey(appendEventIDKey(nil, k))
+		key := appendEventIDKey(nil, k.account, k.region, k.eventTime, k.eventID)
+		got, err := splitEventIDKey(key)
 		if err != nil {
-			t.Fatalf("parseEventIDKey(appendEventIDKey(%+v)): %v", k, err)
+			t.Fatalf("splitEventIDKey(appendEventIDKey(%+v)): %v", k, err)
 		}
-		if got != k {
+		if got.hash != eventIDHash(k.eventID) || string(got.account) != k.account || string(got.region) != k.region || got.eventTime != k.eventTime {
 			t.Errorf("round trip of %+v gave %+v", k, got)
+		}
+		// The entry leads back to the event's summary key.
+		if sk := appendSummaryKey(nil, got.account, got.region, got.eventTime, []byte(k.eventID)); !bytes.Equal(sk, summaryKey(k)) {
+			t.Errorf("summary key from the entry of %+v = %q, want %q", k, sk, summaryKey(k))
+		}
+		if prefix := appendEventIDPrefix(nil, dayOf(k.eventTime), k.eventID); !bytes.HasPrefix(key, prefix) {
+			t.Errorf("key %x does not start with its eventID prefix %x", key, prefix)
 		}
 	}
 }
 
-func TestEventIDValueRoundTrip(t *testing.T) {
-	for _, v := range []eventIDValue{
-		{region: "us-east-1", eventTime: day0.UnixNano()},
-		{region: "", eventTime: -5},
-		{region: "eu-central-1", eventTime: math.MaxInt64},
-	} {
-		got, err := parseEventIDValue(appendEventIDValue(nil, v))
-		if err != nil {
-			t.Fatalf("parseEventIDValue(appendEventIDValue(%+v)): %v", v, err)
+// The hash is part of the layout: a change would make every stored entry
+// unfindable. It is 32-bit FNV-1a: the published test values, and the
+// standard library's on a CloudTrail eventID.
+func TestEventIDHashIsFNV1a(t *testing.T) {
+	for id, want := range map[string]uint32{"": 0x811c9dc5, "a": 0xe40c292c, "foobar": 0xbf9cf968} {
+		if got := eventIDHash(id); got != want {
+			t.Errorf("eventIDHash(%q) = %#x, want %#x", id, got, want)
 		}
-		if got != v {
-			t.Errorf("round trip of %+v gave %+v", v, got)
-		}
+	}
+	id := "3c856bc0-1a07-4c18-89d9-4d9205856714"
+	h := fnv.New32a()
+	h.Write([]byte(id))
+	if got, want := eventIDHash(id), h.Sum32(); got != want || eventIDHash([]byte(id)) != want {
+		t.Errorf("eventIDHash(%q) = %#x, want %#x", id, got, want)
 	}
 }
 
@@ -113,19 +123,6 @@ func TestUint64RoundTrip(t *testing.T) {
 		if err != nil || got != v {
 			t.Errorf("round trip of %d gave %d, %v", v, got, err)
 		}
-	}
-}
-
-// The index entry of an event must lead back to the event's summary key.
-func TestEventIDKeyLeadsToSummaryKey(t *testing.T) {
-	want := eventKey{account: "123456789012", region: "us-west-2", eventTime: day0.UnixNano() + 12345, eventID: "e-1"}
-	ik := eventIDKey{day: dayOf(want.eventTime), account: want.account, eventID: want.eventID}
-	v, err := parseEventIDValue(appendEventIDValue(nil, eventIDValue{region: want.region, eventTime: want.eventTime}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := ik.appendSummaryKey(nil, v); !bytes.Equal(got, summaryKey(want)) {
-		t.Errorf("summary key = %q, want that of %+v", got, want)
 	}
 }
 
@@ -175,19 +172,23 @@ func TestEventKeyOrderIsLogicalOrder(t *testing.T) {
 	}
 }
 
+// Within one day and eventID hash, entries are in (account, eventTime,
+// region) order, and days in day order.
 func TestEventIDKeyOrderIsLogicalOrder(t *testing.T) {
-	keys := []eventIDKey{
-		{day: math.MinInt32, eventID: "z", account: "z"},
-		{day: -1, eventID: "1", account: "a"},
-		{day: 0, eventID: "1", account: "b"},
-		{day: 0, eventID: "12", account: ""},
-		{day: 0, eventID: "12", account: "a"},
-		{day: 0, eventID: "2", account: "a"},
-		{day: 1, eventID: "", account: "a"},
-		{day: math.MaxInt32, eventID: "", account: ""},
+	keys := []eventKey{
+		{account: "z", eventTime: math.MinInt64, eventID: "x"},
+		{account: "a", eventTime: -1, eventID: "x"},
+		{account: "", eventTime: 5, eventID: "x"},
+		{account: "a", eventTime: 5, region: "", eventID: "x"},
+		{account: "a", eventTime: 5, region: "r", eventID: "x"},
+		{account: "a", eventTime: 6, region: "", eventID: "x"},
+		{account: "ab", eventTime: 0, eventID: "x"},
+		{account: "", eventTime: nanosPerDay, eventID: "x"},
+		{account: "", eventTime: math.MaxInt64, eventID: "x"},
 	}
 	for i := 0; i+1 < len(keys); i++ {
-		a, b := appendEventIDKey(nil, keys[i]), appendEventIDKey(nil, keys[i+1])
+		a := appendEventIDKey(nil, keys[i].account, keys[i].region, keys[i].eventTime, keys[i].eventID)
+		b := appendEventIDKey(nil, keys[i+1].account, keys[i+1].region, keys[i+1].eventTime, keys[i+1].eventID)
 		if bytes.Compare(a, b) >= 0 {
 			t.Errorf("key of %+v does not sort before key of %+v", keys[i], keys[i+1])
 		}
@@ -197,7 +198,7 @@ func TestEventIDKeyOrderIsLogicalOrder(t *testing.T) {
 func TestKeyspacesAreDisjointAndBounded(t *testing.T) {
 	sk := summaryKey(eventKey{account: "\xff\xff", region: "\xff", eventTime: math.MaxInt64, eventID: "\xff\xff\xff"})
 	rk := appendRecordKey(nil, "\xff\xff", "\xff", "\xff", "\xff", math.MaxInt64, "\xff\xff\xff")
-	ik := appendEventIDKey(nil, eventIDKey{day: math.MaxInt32, account: "\xff", eventID: "\xff\xff"})
+	ik := appendEventIDKey(nil, "\xff", "\xff", math.MaxInt64, "\xff\xff")
 	for _, tc := range []struct {
 		key, lower, upper []byte
 	}{
@@ -240,13 +241,16 @@ func TestParseRejectsMalformedKeys(t *testing.T) {
 	wrongDay := slices.Clone(good)
 	wrongDay[4]++ // day field no longer matches eventTime
 	parseEvent := func(src []byte) error { _, err := parseEventKey(src); return err }
-	parseIndex := func(src []byte) error { _, err := parseEventIDKey(src); return err }
+	parseIndex := func(src []byte) error { _, err := splitEventIDKey(src); return err }
+	idKey := appendEventIDKey(nil, "a", "r", 5, "e")
+	idWrongDay := slices.Clone(idKey)
+	idWrongDay[4]++
 	for name, tc := range map[string]struct {
 		parse func([]byte) error
 		src   []byte
 	}{
 		"empty":                     {parseEvent, nil},
-		"eventID key as event key":  {parseEvent, appendEventIDKey(nil, eventIDKey{account: "a", eventID: "e"})},
+		"eventID key as event key":  {parseEvent, idKey},
 		"event key as eventID key":  {parseIndex, good},
 		"meta key":                  {parseEvent, appliedIndexKey},
 		"short day":                 {parseEvent, good[:3]},
@@ -255,7 +259,10 @@ func TestParseRejectsMalformedKeys(t *testing.T) {
 		"day differs from time":     {parseEvent, wrongDay},
 		"empty eventID key":         {parseIndex, nil},
 		"eventID key without day":   {parseIndex, []byte{prefixEventID}},
-		"eventID key without term.": {parseIndex, appendEventIDKey(nil, eventIDKey{account: "a", eventID: "e"})[:6]},
+		"eventID key without hash":  {parseIndex, idKey[:7]},
+		"eventID key without term.": {parseIndex, idKey[:10]},
+		"eventID key, short time":   {parseIndex, idKey[:13]},
+		"eventID key, wrong day":    {parseIndex, idWrongDay},
 		"summary key as record key": {parseRecord, good},
 		"record key as summary key": {parseEvent, record},
 		"record key, short source":  {parseRecord, record[:8]},
@@ -265,9 +272,6 @@ func TestParseRejectsMalformedKeys(t *testing.T) {
 		if err := tc.parse(tc.src); !errors.Is(err, errBadKey) {
 			t.Errorf("%s: parse(%x) error = %v, want errBadKey", name, tc.src, err)
 		}
-	}
-	if _, err := parseEventIDValue(append(appendEventIDValue(nil, eventIDValue{region: "r"}), 0)); !errors.Is(err, errBadKey) {
-		t.Errorf("parseEventIDValue with a trailing byte: error = %v, want errBadKey", err)
 	}
 	if _, err := parseUint64([]byte{1, 2, 3}); !errors.Is(err, errBadKey) {
 		t.Errorf("parseUint64 of 3 bytes: error = %v, want errBadKey", err)

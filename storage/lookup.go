@@ -194,8 +194,7 @@ func (l *lookup) accounts() ([]string, error) {
 }
 
 // consider checks a candidate against everything its source did not already
-// check and keeps it if it is among the best so far. sum is its summary, or
-// nil when it must be read.
+// check and keeps it if it is among the best so far. sum is its summary.
 func (l *lookup) consider(c Cursor, region string, sum []byte) error {
 	l.stats.Scanned++
 	if c.Time < l.q.From || c.Time >= l.q.To {
@@ -209,13 +208,6 @@ func (l *lookup) consider(c Cursor, region string, sum []byte) error {
 	}
 	if len(l.top) >= l.q.Limit && !c.Before(l.top[0].Cursor) {
 		return nil // not better than the worst kept
-	}
-	if sum == nil {
-		v, err := getCopy(l.snap, appendSummaryKey(nil, c.Account, region, c.Time, c.EventID))
-		if err != nil {
-			return fmt.Errorf("summary of %s/%s: %w", c.Account, c.EventID, err)
-		}
-		sum = v
 	}
 	s, err := parseSummary(sum)
 	if err != nil {
@@ -268,7 +260,9 @@ func matches(filters []Filter, c Cursor, s *summary) bool {
 }
 
 // byEventID seeks to the eventID's entries of day in the eventID index:
-// one seek for every account, since the eventID comes before the account.
+// one seek for every account, since the eventID's hash comes before the
+// account. An entry of another eventID with the same hash has no summary
+// under this eventID and is passed over.
 func (l *lookup) byEventID(day int32, id string) error {
 	prefix := appendEventIDPrefix(nil, day, id)
 	iter, err := l.snap.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: keyUpperBound(prefix)})
@@ -278,13 +272,20 @@ func (l *lookup) byEventID(day int32, id string) error {
 	found := false
 	for valid := iter.First(); valid; valid = iter.Next() {
 		found = true
-		account := string(iter.Key()[len(prefix):])
+		k, err := splitEventIDKey(iter.Key())
+		if err != nil {
+			return errors.Join(err, iter.Close())
+		}
+		account := string(k.account)
 		if l.q.Accounts != nil && !slices.Contains(l.q.Accounts, account) {
 			continue
 		}
-		iv, err := parseEventIDValue(iter.Value())
+		sum, err := getCopy(l.snap, appendSummaryKey(nil, k.account, k.region, k.eventTime, []byte(id)))
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
 		if err == nil {
-			err = l.consider(Cursor{Time: iv.eventTime, Account: account, EventID: id}, iv.region, nil)
+			err = l.consider(Cursor{Time: k.eventTime, Account: account, EventID: id}, string(k.region), sum)
 		}
 		if err != nil {
 			return errors.Join(err, iter.Close())

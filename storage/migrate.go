@@ -22,9 +22,11 @@ const migrateBatchEntries = 50_000
 //	1: records keyed like the summaries (0x10).
 //	2: records keyed by API call (0x12).
 //	3: record values without the fields their key holds (record.go).
-//	4: the layout of keys.go: lookup index entries keyed by region instead
-//	   of eventID, one per (value, account, eventTime, region).
-const layoutVersion = 4
+//	4: lookup index entries keyed by region instead of eventID, one per
+//	   (value, account, eventTime, region).
+//	5: the layout of keys.go: eventID index entries keyed by a hash of the
+//	   eventID, one per (hash, account, eventTime, region).
+const layoutVersion = 5
 
 // upgradeLayout brings a DB written by an earlier version to layoutVersion
 // and records it. Every step is deterministic, so the replicas of a shard,
@@ -40,14 +42,9 @@ func upgradeLayout(pdb *pebble.DB, logger *slog.Logger) error {
 	case v > layoutVersion:
 		return fmt.Errorf("the DB has key layout %d, newer than this version of Cairn knows (%d)", v, layoutVersion)
 	}
-	if v < 1 {
-		if err := moveRetired(pdb, logger, "eventID index entries", prefixRetiredEventID, rekeyEventID); err != nil {
-			return err
-		}
-	}
-	if v < 4 {
+	if v < 5 {
 		if err := rebuildDerived(pdb, logger); err != nil {
-			return fmt.Errorf("cannot build the lookup indexes and counts: %w", err)
+			return fmt.Errorf("cannot build the eventID and lookup indexes and counts: %w", err)
 		}
 	}
 	if err := moveRetired(pdb, logger, "records", prefixRetiredRecord, rekeyRecord); err != nil {
@@ -69,13 +66,14 @@ func upgradeLayout(pdb *pebble.DB, logger *slog.Logger) error {
 	return pdb.Flush()
 }
 
-// rebuildDerived writes, from the summaries, the keyspaces layouts 1 and 4
-// changed or added: the lookup indexes and the counts, after deleting what
-// was there (the lookup indexes of earlier layouts, or what an interrupted
-// run left).
+// rebuildDerived writes, from the summaries, the keyspaces layouts 1, 4 and
+// 5 changed or added: the eventID and lookup indexes and the counts, after
+// deleting what was there (the indexes of earlier layouts, or what an
+// interrupted run left).
 func rebuildDerived(pdb *pebble.DB, logger *slog.Logger) error {
 	b := pdb.NewBatch()
-	err := errors.Join(b.DeleteRange([]byte{prefixIndex}, []byte{prefixIndex + 0x10}, nil),
+	err := errors.Join(b.DeleteRange([]byte{prefixRetiredEventID}, []byte{prefixEventID + 1}, nil),
+		b.DeleteRange([]byte{prefixIndex}, []byte{prefixIndex + 0x10}, nil),
 		b.DeleteRange([]byte{prefixCounts}, keyUpperBound([]byte{prefixCounts}), nil))
 	if err == nil {
 		err = b.Commit(pebble.NoSync)
@@ -101,6 +99,11 @@ func rebuildDerived(pdb *pebble.DB, logger *slog.Logger) error {
 		if err == nil {
 			s, err = parseSummary(iter.Value())
 		}
+		if err == nil {
+			key = appendEventIDKey(key[:0], k.account, k.region, k.eventTime, k.eventID)
+			err = b.Set(key, nil, nil)
+			pending++
+		}
 		for _, ix := range indexedAttrs {
 			if v := ix.ofSummary(&s); err == nil && indexable(v) {
 				key = appendIndexKey(key[:0], indexKey{attr: ix.attr, account: string(k.account), value: string(v), eventTime: k.eventTime, region: string(k.region)})
@@ -118,7 +121,7 @@ func rebuildDerived(pdb *pebble.DB, logger *slog.Logger) error {
 		}
 		d.add(dayOf(k.eventTime), k.account, &s, 1)
 		if events++; events%1_000_000 == 0 {
-			logger.Info("building the lookup indexes and counts of a DB of an earlier layout", "events", events)
+			logger.Info("building the indexes and counts of a DB of an earlier layout", "events", events)
 		}
 	}
 	if err := errors.Join(iter.Error(), iter.Close()); err != nil {
@@ -131,7 +134,7 @@ func rebuildDerived(pdb *pebble.DB, logger *slog.Logger) error {
 		return err
 	}
 	if events > 0 {
-		logger.Info("built the lookup indexes and counts", "events", events, "counts", len(d.m))
+		logger.Info("built the indexes and counts", "events", events, "counts", len(d.m))
 	}
 	return nil
 }
@@ -140,21 +143,6 @@ func rebuildDerived(pdb *pebble.DB, logger *slog.Logger) error {
 // keyspace, appended to dst. sums is an iterator over the summaries, for
 // the keys that need them; calls come in the order of the old keys.
 type rekey func(dst, old []byte, sums *pebble.Iterator) ([]byte, error)
-
-// rekeyEventID maps an eventID index entry of layout 0 (0x20 | day |
-// account 0x00 | eventID) to the current layout (0x21 | day | eventID 0x00 |
-// account).
-func rekeyEventID(dst, old []byte, _ *pebble.Iterator) ([]byte, error) {
-	day, rest, err := parseDay(old[1:])
-	var account []byte
-	if err == nil {
-		account, rest, err = parseBytes(rest)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("cannot parse retired eventID key %q: %w", old, err)
-	}
-	return appendEventIDKey(dst, eventIDKey{day: day, account: string(account), eventID: string(rest)}), nil
-}
 
 // rekeyRecord maps a record of layouts 0 and 1, keyed like its summary
 // (0x10 | day | account 0x00 | region 0x00 | eventTime | eventID), to its

@@ -20,50 +20,18 @@ import (
 func TestOpenUpgradesLayout0(t *testing.T) {
 	db, dir, want, ents := loadedDB(t)
 
-	// Rewrite db's eventID index into the retired layout.
 	b := db.pdb.NewBatch()
-	iter, err := db.pdb.NewIter(&pebble.IterOptions{LowerBound: eventIDKeyspace, UpperBound: keyUpperBound(eventIDKeyspace)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := 0
-	for valid := iter.First(); valid; valid = iter.Next() {
-		k, err := parseEventIDKey(iter.Key())
-		if err != nil {
-			t.Fatal(err)
-		}
-		old := appendString(appendDay([]byte{prefixRetiredEventID}, k.day), k.account)
-		old = append(old, k.eventID...)
-		if err := errors.Join(b.Set(old, iter.Value(), nil), b.Delete(iter.Key(), nil)); err != nil {
-			t.Fatal(err)
-		}
-		n++
-	}
-	if err := iter.Close(); err != nil {
-		t.Fatal(err)
-	}
+	retireEventIDIndex(t, db, b, prefixRetiredEventID)
 	// The errorCode index of layout 0 leads with the account, and ends with
 	// the eventID: one entry per event, built from the summaries.
 	errIx := []byte{prefixIndex + byte(attrErrorCode)}
 	if err := b.DeleteRange(errIx, keyUpperBound(errIx), nil); err != nil { // before the Sets below
 		t.Fatal(err)
 	}
-	iter, err = db.pdb.NewIter(&pebble.IterOptions{LowerBound: summaryKeyspace, UpperBound: keyUpperBound(summaryKeyspace)})
-	if err != nil {
-		t.Fatal(err)
-	}
 	errors0 := 0
-	for valid := iter.First(); valid; valid = iter.Next() {
-		k, err := parseEventKey(iter.Key())
-		if err != nil {
-			t.Fatal(err)
-		}
-		sum, err := parseSummary(iter.Value())
-		if err != nil {
-			t.Fatal(err)
-		}
+	eachSummary(t, db, func(k eventKey, sum *summary) {
 		if len(sum.errorCode) == 0 {
-			continue
+			return
 		}
 		old := appendString(appendString(appendDay(slices.Clone(errIx), dayOf(k.eventTime)), k.account), string(sum.errorCode))
 		old = append(appendTime(old, k.eventTime), k.eventID...)
@@ -71,18 +39,15 @@ func TestOpenUpgradesLayout0(t *testing.T) {
 			t.Fatal(err)
 		}
 		errors0++
-	}
+	})
 	if errors0 == 0 {
 		t.Fatal("no errorCode index entries to rewrite; a poor test")
 	}
 	names, counts := []byte{prefixIndex + byte(attrEventName)}, []byte{prefixCounts}
-	err = errors.Join(iter.Close(), b.DeleteRange(names, keyUpperBound(names), nil),
+	err := errors.Join(b.DeleteRange(names, keyUpperBound(names), nil),
 		b.DeleteRange(counts, keyUpperBound(counts), nil), b.Delete(layoutVersionKey, nil))
 	if err := errors.Join(err, b.Commit(pebble.NoSync)); err != nil {
 		t.Fatal(err)
-	}
-	if n != 120 {
-		t.Fatalf("rewrote %d eventID entries, want 120", n)
 	}
 	retireRecords(t, db, 120)
 	checkUpgrade(t, db, dir, want, ents)
@@ -94,6 +59,7 @@ func TestOpenUpgradesLayout1(t *testing.T) {
 	db, dir, want, ents := loadedDB(t)
 	retireRecords(t, db, 120)
 	b := db.pdb.NewBatch()
+	retireEventIDIndex(t, db, b, prefixEventID)
 	if err := errors.Join(b.Set(layoutVersionKey, appendUint64(nil, 1), nil), b.Commit(pebble.NoSync)); err != nil {
 		t.Fatal(err)
 	}
@@ -105,6 +71,7 @@ func TestOpenUpgradesLayout1(t *testing.T) {
 func TestOpenUpgradesLayout2(t *testing.T) {
 	db, dir, want, ents := loadedDB(t)
 	b := db.pdb.NewBatch()
+	retireEventIDIndex(t, db, b, prefixEventID)
 	iter, err := db.pdb.NewIter(&pebble.IterOptions{LowerBound: recordKeyspace, UpperBound: keyUpperBound(recordKeyspace)})
 	if err != nil {
 		t.Fatal(err)
@@ -134,24 +101,13 @@ func TestOpenUpgradesLayout2(t *testing.T) {
 func TestOpenUpgradesLayout3(t *testing.T) {
 	db, dir, want, ents := loadedDB(t)
 	b := db.pdb.NewBatch()
+	retireEventIDIndex(t, db, b, prefixEventID)
 	ix := []byte{prefixIndex}
 	if err := b.DeleteRange(ix, []byte{prefixIndex + 0x10}, nil); err != nil { // before the Sets below
 		t.Fatal(err)
 	}
-	iter, err := db.pdb.NewIter(&pebble.IterOptions{LowerBound: summaryKeyspace, UpperBound: keyUpperBound(summaryKeyspace)})
-	if err != nil {
-		t.Fatal(err)
-	}
 	n := 0
-	for valid := iter.First(); valid; valid = iter.Next() {
-		k, err := parseEventKey(iter.Key())
-		if err != nil {
-			t.Fatal(err)
-		}
-		sum, err := parseSummary(iter.Value())
-		if err != nil {
-			t.Fatal(err)
-		}
+	eachSummary(t, db, func(k eventKey, sum *summary) {
 		for _, a := range []struct {
 			attr  attr
 			value []byte
@@ -166,15 +122,75 @@ func TestOpenUpgradesLayout3(t *testing.T) {
 			}
 			n++
 		}
-	}
+	})
 	if n < 120 {
 		t.Fatalf("wrote %d index entries of layout 3, want at least 120", n)
 	}
-	err = errors.Join(iter.Close(), b.Set(layoutVersionKey, appendUint64(nil, 3), nil))
-	if err := errors.Join(err, b.Commit(pebble.NoSync)); err != nil {
+	if err := errors.Join(b.Set(layoutVersionKey, appendUint64(nil, 3), nil), b.Commit(pebble.NoSync)); err != nil {
 		t.Fatal(err)
 	}
 	checkUpgrade(t, db, dir, want, ents)
+}
+
+// TestOpenUpgradesLayout4 turns a DB into one of key layout 4 (eventID index
+// entries keyed by eventID, one per event, the region and eventTime as
+// value) and checks that Open upgrades it.
+func TestOpenUpgradesLayout4(t *testing.T) {
+	db, dir, want, ents := loadedDB(t)
+	b := db.pdb.NewBatch()
+	retireEventIDIndex(t, db, b, prefixEventID)
+	if err := errors.Join(b.Set(layoutVersionKey, appendUint64(nil, 4), nil), b.Commit(pebble.NoSync)); err != nil {
+		t.Fatal(err)
+	}
+	checkUpgrade(t, db, dir, want, ents)
+}
+
+// eachSummary calls fn with the key and summary of every event db stores.
+func eachSummary(t *testing.T, db *DB, fn func(k eventKey, s *summary)) {
+	t.Helper()
+	iter, err := db.pdb.NewIter(&pebble.IterOptions{LowerBound: summaryKeyspace, UpperBound: keyUpperBound(summaryKeyspace)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer iter.Close()
+	for valid := iter.First(); valid; valid = iter.Next() {
+		k, err := parseEventKey(iter.Key())
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum, err := parseSummary(iter.Value())
+		if err != nil {
+			t.Fatal(err)
+		}
+		fn(k, &sum)
+	}
+}
+
+// retireEventIDIndex replaces, in b, db's eventID index by that of an
+// earlier layout, one entry per event with the region and eventTime as
+// value: under prefix 0x21 that of layouts 1 to 4 (day | eventID 0x00 |
+// account), under 0x20 that of layout 0 (day | account 0x00 | eventID).
+func retireEventIDIndex(t *testing.T, db *DB, b *pebble.Batch, prefix byte) {
+	t.Helper()
+	if err := b.DeleteRange(eventIDKeyspace, keyUpperBound(eventIDKeyspace), nil); err != nil { // before the Sets below
+		t.Fatal(err)
+	}
+	n := 0
+	eachSummary(t, db, func(k eventKey, _ *summary) {
+		old := appendDay([]byte{prefix}, dayOf(k.eventTime))
+		if prefix == prefixRetiredEventID {
+			old = append(appendString(old, k.account), k.eventID...)
+		} else {
+			old = append(appendString(old, k.eventID), k.account...)
+		}
+		if err := b.Set(old, appendTime(appendString(nil, k.region), k.eventTime), nil); err != nil {
+			t.Fatal(err)
+		}
+		n++
+	})
+	if n != 120 {
+		t.Fatalf("wrote %d eventID index entries of an earlier layout, want 120", n)
+	}
 }
 
 // rawRecord returns the raw record of the record value under key.

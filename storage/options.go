@@ -170,7 +170,7 @@ func (o Options) pebbleOptions(dir string, cache *pebble.Cache, stalls *stallCou
 		l := &po.Levels[i]
 		l.BlockSize = dataBlockSize
 		l.IndexBlockSize = indexBlockSize
-		l.FilterPolicy = newEventIDFilter()
+		l.FilterPolicy = summaryFilter()
 		if i == len(po.Levels)-1 {
 			// Pebble's Get never reads the filters of the last level
 			// (only iterators that ask do), where most data lies.
@@ -179,10 +179,10 @@ func (o Options) pebbleOptions(dir string, cache *pebble.Cache, stalls *stallCou
 		profile := levelCompression(i)
 		l.Compression = func() *sstable.CompressionProfile { return profile }
 	}
-	// Tables written before eventIDFilter hold Bloom filters of all their
-	// keys, which serve as they are.
-	fullBloom := bloom.FilterPolicy(bloomBitsPerKey)
-	po.Filters = map[string]pebble.FilterPolicy{fullBloom.Name(): fullBloom}
+	// Tables written by earlier versions hold Bloom filters of all their
+	// keys, or of their eventID index keys, which serve as they are.
+	fullBloom, idBloom := bloom.FilterPolicy(bloomBitsPerKey), eventIDFilter()
+	po.Filters = map[string]pebble.FilterPolicy{fullBloom.Name(): fullBloom, idBloom.Name(): idBloom}
 	if o.tune != nil {
 		o.tune(po)
 	}

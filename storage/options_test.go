@@ -3,20 +3,23 @@ package storage
 import (
 	"context"
 	"fmt"
+	"slices"
 	"testing"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/bloom"
+
+	cairnv1 "github.com/cairn-lake/cairn/proto/cairn/v1"
 )
 
-// The Bloom filters hold the eventID index keys and no others: a dedup check
-// of a new event skips the tables whose filter says so, and a key of another
+// The Bloom filters hold the summary keys and no others: a dedup check of a
+// new event skips the tables whose filter says so, and a key of another
 // keyspace is never filtered out.
-func TestEventIDFilter(t *testing.T) {
-	f := newEventIDFilter()
+func TestSummaryFilter(t *testing.T) {
+	f := summaryFilter()
 	w := f.NewWriter(pebble.TableFilter)
-	id := func(i int) []byte { return fmt.Appendf([]byte{prefixEventID}, "id-%d", i) }
-	other := func(i int) []byte { return fmt.Appendf([]byte{prefixSummary}, "id-%d", i) }
+	id := func(i int) []byte { return fmt.Appendf([]byte{prefixSummary}, "id-%d", i) }
+	other := func(i int) []byte { return fmt.Appendf([]byte{prefixEventID}, "id-%d", i) }
 	for i := range 1000 {
 		w.AddKey(id(i))
 		w.AddKey(other(i))
@@ -35,26 +38,37 @@ func TestEventIDFilter(t *testing.T) {
 		}
 	}
 	if falsePositives > 30 {
-		t.Errorf("%d false positives in 1000 absent eventID keys", falsePositives)
+		t.Errorf("%d false positives in 1000 absent summary keys", falsePositives)
 	}
 
 	// In a DB: the dedup checks of new events, read from flushed tables (no
-	// dedup memory), skip their blocks. The first DB's tables have the Bloom
-	// filters of all keys that tables had before eventIDFilter, which still
-	// serve. No compaction moves the tables to the last level, whose filters
-	// Pebble's Get does not read.
+	// dedup memory), skip their blocks. The filters of all keys that tables
+	// of earlier versions have still serve; the eventID index filters of
+	// layouts 3 and 4 are read and rule out nothing the checks ask for. No
+	// compaction moves the tables to the last level, whose filters Pebble's
+	// Get does not read.
 	defer func(days int) { seenMaxDays = days }(seenMaxDays)
 	seenMaxDays = 0
 	noCompactions := func(o *pebble.Options) { o.DisableAutomaticCompactions = true }
-	fullBloom := func(o *pebble.Options) {
-		noCompactions(o)
-		for i := range o.Levels {
-			o.Levels[i].FilterPolicy = bloom.FilterPolicy(bloomBitsPerKey)
+	withFilter := func(p pebble.FilterPolicy) func(o *pebble.Options) {
+		return func(o *pebble.Options) {
+			noCompactions(o)
+			for i := range o.Levels {
+				o.Levels[i].FilterPolicy = p
+			}
 		}
 	}
-	for name, tune := range map[string]func(*pebble.Options){"eventID filters": noCompactions, "filters of all keys": fullBloom} {
+	for _, tc := range []struct {
+		name    string
+		tune    func(*pebble.Options)
+		minHits int64
+	}{
+		{"summary filters", noCompactions, 150},
+		{"filters of all keys", withFilter(bloom.FilterPolicy(bloomBitsPerKey)), 150},
+		{"eventID filters", withFilter(eventIDFilter()), 0},
+	} {
 		dir := t.TempDir()
-		db := mustOpen(t, dir, Options{tune: tune})
+		db := mustOpen(t, dir, Options{tune: tc.tune})
 		ents := entries(5, 4, 200)
 		mustApply(t, db, 1, ents[0]...)
 		mustFlush(t, db)
@@ -65,11 +79,12 @@ func TestEventIDFilter(t *testing.T) {
 		before := db.pdb.Metrics().Filter
 		mustApply(t, db, 2, ents[1]...)
 		after := db.pdb.Metrics().Filter
-		if after.Hits-before.Hits < 150 {
-			t.Errorf("%s: %d of 200 dedup checks of new events were spared a block read by the filter", name, after.Hits-before.Hits)
+		if after.Hits-before.Hits < tc.minHits {
+			t.Errorf("%s: %d of 200 dedup checks of new events were spared a block read by the filter", tc.name, after.Hits-before.Hits)
 		}
-		if statuses := mustApply(t, db, 3, ents[0]...); statuses[0] != duplicate || statuses[199] != duplicate {
-			t.Errorf("%s: re-sent events after a flush: %v…, want duplicates", name, statuses[:3])
+		statuses := mustApply(t, db, 3, ents[0]...)
+		if want := slices.Repeat([]cairnv1.EventStatus{duplicate}, len(ents[0])); !slices.Equal(statuses, want) {
+			t.Errorf("%s: re-sent events after a flush: %v…, want duplicates", tc.name, statuses[:3])
 		}
 	}
 

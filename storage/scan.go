@@ -10,9 +10,9 @@ import (
 )
 
 // ScanEventKeys calls fn with the (account, eventID) of every stored event, in
-// the key order of the eventID index: by UTC day of eventTime, then eventID,
-// then account. It reads one consistent state. If fn returns an error the scan
-// stops and ScanEventKeys returns that error unchanged.
+// the key order of the summaries: by UTC day of eventTime, then account,
+// region, eventTime and eventID. It reads one consistent state. If fn returns
+// an error the scan stops and ScanEventKeys returns that error unchanged.
 //
 // The scan holds one iterator for its whole duration, which pins the sstables
 // it reads: keep fn fast. fn may call other methods of db but not Close
@@ -25,19 +25,19 @@ func (db *DB) ScanEventKeys(fn func(account, eventID string) error) error {
 	defer release()
 
 	iter, err := db.pdb.NewIter(&pebble.IterOptions{
-		LowerBound: eventIDKeyspace,
-		UpperBound: keyUpperBound(eventIDKeyspace),
+		LowerBound: summaryKeyspace,
+		UpperBound: keyUpperBound(summaryKeyspace),
 	})
 	if err != nil {
 		return fmt.Errorf("cannot scan event keys: %w", err)
 	}
 	defer iter.Close()
 	for valid := iter.First(); valid; valid = iter.Next() {
-		k, err := parseEventIDKey(iter.Key())
+		k, err := splitEventKey(iter.Key())
 		if err != nil {
 			return fmt.Errorf("cannot scan event keys: %w", err)
 		}
-		if err := fn(k.account, k.eventID); err != nil {
+		if err := fn(string(k.account), string(k.eventID)); err != nil {
 			return err
 		}
 	}
@@ -48,8 +48,9 @@ func (db *DB) ScanEventKeys(fn func(account, eventID string) error) error {
 }
 
 // GetRaw returns a copy of the raw bytes stored for the event with this
-// account and eventID on the UTC day of eventTimeUnixNano (the event's dedup
-// identity), or ErrNotFound.
+// account and eventID on the UTC day of eventTimeUnixNano, or ErrNotFound.
+// Should several such events be stored (at other times or in other regions
+// of that day), it returns the first in (eventTime, region) order.
 func (db *DB) GetRaw(account, eventID string, eventTimeUnixNano int64) ([]byte, error) {
 	release, err := db.acquire()
 	if err != nil {
@@ -59,30 +60,45 @@ func (db *DB) GetRaw(account, eventID string, eventTimeUnixNano int64) ([]byte, 
 
 	snap := db.pdb.NewSnapshot()
 	defer snap.Close()
-	ik := eventIDKey{day: dayOf(eventTimeUnixNano), account: account, eventID: eventID}
-	v, err := getCopy(snap, appendEventIDKey(nil, ik))
-	if err != nil {
-		return nil, fmt.Errorf("cannot get event %s/%s: %w", account, eventID, err)
-	}
-	iv, err := parseEventIDValue(v)
-	if err != nil {
-		return nil, fmt.Errorf("cannot get event %s/%s: %w", account, eventID, err)
-	}
-	// The summary gives the rest of the record key.
-	v, err = getCopy(snap, ik.appendSummaryKey(nil, iv))
-	var s summary
-	if err == nil {
-		s, err = parseSummary(v)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("cannot get event %s/%s: summary: %w", account, eventID, err)
-	}
-	raw, err := getRecord(snap, &recordKey[string]{account: account, source: string(s.eventSource), name: string(s.eventName),
-		region: iv.region, eventID: eventID, eventTime: iv.eventTime})
+	raw, err := getRaw(snap, account, eventID, dayOf(eventTimeUnixNano))
 	if err != nil {
 		return nil, fmt.Errorf("cannot get event %s/%s: %w", account, eventID, err)
 	}
 	return raw, nil
+}
+
+// getRaw finds the event of account with eventID on day through the eventID
+// index entries of its hash and account, each confirmed by its summary.
+func getRaw(snap *pebble.Snapshot, account, eventID string, day int32) ([]byte, error) {
+	prefix := appendString(appendEventIDPrefix(nil, day, eventID), account)
+	iter, err := snap.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: keyUpperBound(prefix)})
+	if err != nil {
+		return nil, err
+	}
+	defer iter.Close()
+	for valid := iter.First(); valid; valid = iter.Next() {
+		k, err := splitEventIDKey(iter.Key())
+		if err != nil {
+			return nil, err
+		}
+		v, err := getCopy(snap, appendSummaryKey(nil, account, string(k.region), k.eventTime, eventID))
+		if errors.Is(err, ErrNotFound) {
+			continue // another eventID with the same hash
+		}
+		var s summary
+		if err == nil {
+			s, err = parseSummary(v)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("summary: %w", err)
+		}
+		return getRecord(snap, &recordKey[string]{account: account, source: string(s.eventSource), name: string(s.eventName),
+			region: string(k.region), eventID: eventID, eventTime: k.eventTime})
+	}
+	if err := iter.Error(); err != nil {
+		return nil, err
+	}
+	return nil, ErrNotFound
 }
 
 // getCopy returns a copy of the value of key, or ErrNotFound.

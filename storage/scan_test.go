@@ -24,12 +24,12 @@ func TestScanEventKeysOrderAndContent(t *testing.T) {
 	mustApply(t, db, 2, events[3:]...)
 
 	want := []string{
-		"999999999999/old",
+		"999999999999/old", // the day before
+		"11111111111/y",    // day0: accounts in order, "11111111111" first
+		"111111111111/c",   // then regions
 		"111111111111/a",
 		"222222222222/b",
-		"111111111111/c",
-		"11111111111/y",
-		"111111111111/z",
+		"111111111111/z", // the next day
 	}
 	if got := mustEventKeys(t, db); !slices.Equal(got, want) {
 		t.Errorf("ScanEventKeys = %v, want %v", got, want)

@@ -16,12 +16,13 @@ var (
 )
 
 // seenDays is the dedup memory of a DB: for a few days, a hash of every
-// eventID key stored on that day. A day's set is complete (loaded from the DB,
-// then kept up to date by every write), so an event whose hash is missing is
-// certainly new and needs no Pebble read; a hash that is present, which is
-// what a re-sent event gives, is confirmed by a read, so a hash collision
-// can never make a new event a duplicate. What the dedup check answers is
-// therefore exactly what a read would, on every replica.
+// eventID index key stored on that day. A day's set is complete (loaded from
+// the DB, then kept up to date by every write), so an event whose hash is
+// missing is certainly new and needs no Pebble read; a hash that is present,
+// which is what a re-sent event gives, is confirmed by a read of the event's
+// summary, so a hash collision can never make a new event a duplicate. What
+// the dedup check answers is therefore exactly what a read would, on every
+// replica.
 //
 // It is used only under the DB's applyMu.
 type seenDays struct {
@@ -91,8 +92,10 @@ func (s *seenDays) set(pdb *pebble.DB, day int32) (map[uint64]struct{}, error) {
 func (s *seenDays) commit() {
 	for _, p := range s.pending {
 		if set, ok := s.days[p.day]; ok {
-			set[p.h] = struct{}{}
-			s.keys++
+			if _, dup := set[p.h]; !dup {
+				set[p.h] = struct{}{}
+				s.keys++
+			}
 		}
 	}
 	s.pending = s.pending[:0]
@@ -104,12 +107,17 @@ func (s *seenDays) forget() {
 	s.days, s.keys, s.pending = nil, 0, s.pending[:0]
 }
 
-// seen reports whether the eventID key idKey of an event of day is stored
-// already or was written earlier in the current batch. When it is not, the
-// caller stores the event and the key's hash is pending until the batch is
-// committed (seenDays.commit).
-func (db *DB) seen(idKey []byte, day int32, inBatch map[string]struct{}) (bool, error) {
-	if _, ok := inBatch[string(idKey)]; ok {
+// seen reports whether the event with summary key sumKey (its dedup
+// identity) and eventID index key idKey, of day, is stored already or was
+// written earlier in the current batch. When it is not, the caller stores
+// the event and the hash of idKey is pending until the batch is committed
+// (seenDays.commit).
+//
+// The memory holds hashes of eventID index keys, which lack the eventID, so
+// a present hash is confirmed by reading the summary: that answers whether
+// this very event is stored, not another of the same entry.
+func (db *DB) seen(sumKey, idKey []byte, day int32, inBatch map[string]struct{}) (bool, error) {
+	if _, ok := inBatch[string(sumKey)]; ok {
 		return true, nil
 	}
 	s := &db.seenDays
@@ -117,23 +125,19 @@ func (db *DB) seen(idKey []byte, day int32, inBatch map[string]struct{}) (bool, 
 	if err != nil {
 		return false, err
 	}
-	var h uint64
 	if set != nil {
-		h = s.hash(idKey)
+		h := s.hash(idKey)
 		if _, ok := set[h]; !ok {
 			s.pending = append(s.pending, seenHash{day, h})
 			return false, nil
 		}
 	}
-	_, closer, err := db.pdb.Get(idKey)
+	_, closer, err := db.pdb.Get(sumKey)
 	if errors.Is(err, pebble.ErrNotFound) {
-		if set != nil {
-			s.pending = append(s.pending, seenHash{day, h})
-		}
-		return false, nil
+		return false, nil // its hash, if held, is in the set already
 	}
 	if err != nil {
-		return false, fmt.Errorf("cannot look up eventID key: %w", err)
+		return false, fmt.Errorf("cannot look up summary key: %w", err)
 	}
 	return true, closer.Close()
 }

@@ -33,7 +33,8 @@ func TestDedupMemoryAgreesWithReads(t *testing.T) {
 				index++
 				got := mustApply(t, db, index, batch...)
 				for i, e := range batch {
-					k := fmt.Sprintf("%d/%s/%s", dayOf(e.EventTimeUnixNano), e.Account, e.EventId)
+					// The dedup identity: the event key, led by its day.
+					k := fmt.Sprintf("%d/%s/%s/%d/%s", dayOf(e.EventTimeUnixNano), e.Account, e.Region, e.EventTimeUnixNano, e.EventId)
 					want := duplicate
 					if !stored[k] {
 						want, stored[k] = cairnv1.EventStatus_EVENT_STATUS_STORED, true
