@@ -61,6 +61,14 @@ func BenchmarkApplyIngestVariants(b *testing.B) {
 			return levelCompression(level)
 		}
 	}
+	// bottomBlocks: as chosen, but with blocks of blockSize and p at L6.
+	bottomBlocks := func(blockSize int, p *sstable.CompressionProfile) func(*pebble.Options) {
+		return func(o *pebble.Options) {
+			l := &o.Levels[len(o.Levels)-1]
+			l.BlockSize = blockSize
+			l.Compression = func() *sstable.CompressionProfile { return p }
+		}
+	}
 	for _, v := range []struct {
 		name string
 		tune func(*pebble.Options)
@@ -79,6 +87,11 @@ func BenchmarkApplyIngestVariants(b *testing.B) {
 		{"zstd3-L6zstd7-128K", setLevels(128<<10, bottom(zstdAt(7)))},
 		{"zstd3-L6zstd7-256K", setLevels(256<<10, bottom(zstdAt(7)))},
 		{"zstd3-L6zstd9-256K", setLevels(256<<10, bottom(zstdAt(9)))},
+		{"L6-128K", bottomBlocks(128<<10, levelCompression(6))},
+		{"L6zstd4-128K", bottomBlocks(128<<10, zstdAt(4))},
+		{"L6zstd4-256K", bottomBlocks(256<<10, zstdAt(4))},
+		{"L6zstd5-128K", bottomBlocks(128<<10, zstdAt(5))},
+		{"L6zstd5-256K", bottomBlocks(256<<10, zstdAt(5))},
 		{"valsep-256-depth10", valueSeparation(256, 10)},
 		{"valsep-256-depth50", valueSeparation(256, 50)},
 	} {

@@ -83,9 +83,14 @@ const (
 
 	// dataBlockSize: JSON compresses far better in big blocks (zstd finds the
 	// repeats between neighbouring records). A point read (GetRaw) decompresses
-	// one block on a cache miss (roughly 100 µs of zstd at this size); 256 KiB
-	// blocks would save only 5% more.
+	// one block on a cache miss (roughly 100 µs of zstd at this size).
 	dataBlockSize = 128 << 10
+	// lastLevelBlockSize is the data block size of the last level, where
+	// nearly all data comes to rest and stays: twice dataBlockSize saves 11
+	// bytes per event (243.5 → 232.1 in BenchmarkApplyIngestVariants,
+	// L6-256K), 5%, for no more CPU at compaction, and makes a point read of
+	// an event not in the block cache decompress twice as much.
+	lastLevelBlockSize = 256 << 10
 	// indexBlockSize keeps one-level indexes for any sstable size we write.
 	indexBlockSize = 256 << 10
 	// bloomBitsPerKey: ~1% false positives, so the dedup Get of a new event
@@ -175,6 +180,7 @@ func (o Options) pebbleOptions(dir string, cache *pebble.Cache, stalls *stallCou
 			// Pebble's Get never reads the filters of the last level
 			// (only iterators that ask do), where most data lies.
 			l.FilterPolicy = pebble.NoFilterPolicy
+			l.BlockSize = lastLevelBlockSize
 		}
 		profile := levelCompression(i)
 		l.Compression = func() *sstable.CompressionProfile { return profile }
