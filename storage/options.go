@@ -97,9 +97,9 @@ const (
 	// (a miss) rarely reads a data block above the last level (filter.go).
 	bloomBitsPerKey = 10
 
-	// L0 is compacted as soon as two files exist, which keeps the dedup Gets'
-	// read amplification low; writes stop only at a generous count, because a
-	// write stall here stalls the Raft FSM.
+	// L0 is compacted once its read amplification (its sublevels) reaches 4,
+	// which keeps the dedup Gets' read amplification low; writes stop only
+	// at a generous count, because a write stall here stalls the Raft FSM.
 	l0CompactionThreshold = 4
 	l0StopWritesThreshold = 32
 	memTableStopWrites    = 4
