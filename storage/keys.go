@@ -336,20 +336,27 @@ func splitEventIDKey(src []byte) (eventIDEntry, error) {
 		err = fmt.Errorf("cannot parse hash: %w", errBadKey)
 	}
 	if err == nil {
-		k.hash, rest = binary.BigEndian.Uint32(rest), rest[4:]
-		k.account, rest, err = parseBytes(rest)
-	}
-	if err == nil {
-		k.eventTime, rest, err = parseTime(rest)
-	}
-	if err == nil && dayOf(k.eventTime) != day {
-		err = fmt.Errorf("day does not match eventTime: %w", errBadKey)
+		k.hash = binary.BigEndian.Uint32(rest)
+		k.account, k.eventTime, k.region, err = parseEventTail(rest[4:], day)
 	}
 	if err != nil {
 		return k, fmt.Errorf("cannot parse eventID key %q: %w", src, err)
 	}
-	k.region = rest
 	return k, nil
+}
+
+// parseEventTail parses the account | eventTime | region that end the
+// eventID and lookup index keys, and checks that eventTime falls on day.
+// The results alias src.
+func parseEventTail(src []byte, day int32) (account []byte, eventTime int64, region []byte, err error) {
+	account, rest, err := parseBytes(src)
+	if err == nil {
+		eventTime, rest, err = parseTime(rest)
+	}
+	if err == nil && dayOf(eventTime) != day {
+		err = fmt.Errorf("day does not match eventTime: %w", errBadKey)
+	}
+	return account, eventTime, rest, err
 }
 
 // attr names a lookup index; its keyspace is prefixIndex+attr. Only the
@@ -432,18 +439,11 @@ func splitIndexKey(src []byte) (indexKeyBytes, error) {
 		k.value, rest, err = parseBytes(rest)
 	}
 	if err == nil {
-		k.account, rest, err = parseBytes(rest)
-	}
-	if err == nil {
-		k.eventTime, rest, err = parseTime(rest)
-	}
-	if err == nil && dayOf(k.eventTime) != day {
-		err = fmt.Errorf("day does not match eventTime: %w", errBadKey)
+		k.account, k.eventTime, k.region, err = parseEventTail(rest, day)
 	}
 	if err != nil {
 		return k, fmt.Errorf("cannot parse index key %q: %w", src, err)
 	}
-	k.region = rest
 	return k, nil
 }
 

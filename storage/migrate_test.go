@@ -60,9 +60,7 @@ func TestOpenUpgradesLayout1(t *testing.T) {
 	retireRecords(t, db, 120)
 	b := db.pdb.NewBatch()
 	retireEventIDIndex(t, db, b, prefixEventID)
-	if err := errors.Join(b.Set(layoutVersionKey, appendUint64(nil, 1), nil), b.Commit(pebble.NoSync)); err != nil {
-		t.Fatal(err)
-	}
+	commitAsLayout(t, b, 1)
 	checkUpgrade(t, db, dir, want, ents)
 }
 
@@ -88,10 +86,10 @@ func TestOpenUpgradesLayout2(t *testing.T) {
 	if cut != 120 {
 		t.Fatalf("%d of 120 records have fields cut; the test proves little", cut)
 	}
-	err = errors.Join(iter.Close(), b.Set(layoutVersionKey, appendUint64(nil, 2), nil))
-	if err := errors.Join(err, b.Commit(pebble.NoSync)); err != nil {
+	if err := iter.Close(); err != nil {
 		t.Fatal(err)
 	}
+	commitAsLayout(t, b, 2)
 	checkUpgrade(t, db, dir, want, ents)
 }
 
@@ -126,9 +124,7 @@ func TestOpenUpgradesLayout3(t *testing.T) {
 	if n < 120 {
 		t.Fatalf("wrote %d index entries of layout 3, want at least 120", n)
 	}
-	if err := errors.Join(b.Set(layoutVersionKey, appendUint64(nil, 3), nil), b.Commit(pebble.NoSync)); err != nil {
-		t.Fatal(err)
-	}
+	commitAsLayout(t, b, 3)
 	checkUpgrade(t, db, dir, want, ents)
 }
 
@@ -139,9 +135,7 @@ func TestOpenUpgradesLayout4(t *testing.T) {
 	db, dir, want, ents := loadedDB(t)
 	b := db.pdb.NewBatch()
 	retireEventIDIndex(t, db, b, prefixEventID)
-	if err := errors.Join(b.Set(layoutVersionKey, appendUint64(nil, 4), nil), b.Commit(pebble.NoSync)); err != nil {
-		t.Fatal(err)
-	}
+	commitAsLayout(t, b, 4)
 	checkUpgrade(t, db, dir, want, ents)
 }
 
@@ -251,6 +245,14 @@ func retireRecords(t *testing.T, db *DB, n int) {
 	}
 	if moved != n {
 		t.Fatalf("retired %d records, want %d", moved, n)
+	}
+}
+
+// commitAsLayout records layout version in b and commits b.
+func commitAsLayout(t *testing.T, b *pebble.Batch, version uint64) {
+	t.Helper()
+	if err := errors.Join(b.Set(layoutVersionKey, appendUint64(nil, version), nil), b.Commit(pebble.NoSync)); err != nil {
+		t.Fatal(err)
 	}
 }
 
