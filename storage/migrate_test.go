@@ -56,86 +56,88 @@ func TestOpenUpgradesLayout0(t *testing.T) {
 // TestOpenUpgradesLayout1 turns a DB into one of key layout 1 (records keyed
 // like summaries under 0x10) and checks that Open upgrades it.
 func TestOpenUpgradesLayout1(t *testing.T) {
-	db, dir, want, ents := loadedDB(t)
-	retireRecords(t, db, 120)
-	b := db.pdb.NewBatch()
-	retireEventIDIndex(t, db, b, prefixEventID)
-	commitAsLayout(t, b, 1)
-	checkUpgrade(t, db, dir, want, ents)
+	checkUpgradeFrom(t, 1, func(db *DB, _ *pebble.Batch) { retireRecords(t, db, 120) })
 }
 
 // TestOpenUpgradesLayout2 turns a DB into one of key layout 2 (raw records
 // as values) and checks that Open upgrades it.
 func TestOpenUpgradesLayout2(t *testing.T) {
-	db, dir, want, ents := loadedDB(t)
-	b := db.pdb.NewBatch()
-	retireEventIDIndex(t, db, b, prefixEventID)
-	iter, err := db.pdb.NewIter(&pebble.IterOptions{LowerBound: recordKeyspace, UpperBound: keyUpperBound(recordKeyspace)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cut := 0
-	for valid := iter.First(); valid; valid = iter.Next() {
-		if iter.Value()[0] == recordCut {
-			cut++
-		}
-		if err := b.Set(iter.Key(), rawRecord(t, iter.Key(), iter.Value()), nil); err != nil {
+	checkUpgradeFrom(t, 2, func(db *DB, b *pebble.Batch) {
+		iter, err := db.pdb.NewIter(&pebble.IterOptions{LowerBound: recordKeyspace, UpperBound: keyUpperBound(recordKeyspace)})
+		if err != nil {
 			t.Fatal(err)
 		}
-	}
-	if cut != 120 {
-		t.Fatalf("%d of 120 records have fields cut; the test proves little", cut)
-	}
-	if err := iter.Close(); err != nil {
-		t.Fatal(err)
-	}
-	commitAsLayout(t, b, 2)
-	checkUpgrade(t, db, dir, want, ents)
+		cut := 0
+		for valid := iter.First(); valid; valid = iter.Next() {
+			if iter.Value()[0] == recordCut {
+				cut++
+			}
+			if err := b.Set(iter.Key(), rawRecord(t, iter.Key(), iter.Value()), nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if cut != 120 {
+			t.Fatalf("%d of 120 records have fields cut; the test proves little", cut)
+		}
+		if err := iter.Close(); err != nil {
+			t.Fatal(err)
+		}
+	})
 }
 
 // TestOpenUpgradesLayout3 turns a DB into one of key layout 3 (lookup index
 // entries keyed by eventID, one per event, the region as value) and checks
 // that Open upgrades it.
 func TestOpenUpgradesLayout3(t *testing.T) {
-	db, dir, want, ents := loadedDB(t)
-	b := db.pdb.NewBatch()
-	retireEventIDIndex(t, db, b, prefixEventID)
-	ix := []byte{prefixIndex}
-	if err := b.DeleteRange(ix, []byte{prefixIndex + 0x10}, nil); err != nil { // before the Sets below
-		t.Fatal(err)
-	}
-	n := 0
-	eachSummary(t, db, func(k eventKey, sum *summary) {
-		for _, a := range []struct {
-			attr  attr
-			value []byte
-		}{{attrEventName, sum.eventName}, {attrErrorCode, sum.errorCode}} {
-			if len(a.value) == 0 {
-				continue
+	checkUpgradeFrom(t, 3, func(db *DB, b *pebble.Batch) {
+		ix := []byte{prefixIndex}
+		if err := b.DeleteRange(ix, []byte{prefixIndex + 0x10}, nil); err != nil { // before the Sets below
+			t.Fatal(err)
+		}
+		n := 0
+		eachSummary(t, db, func(k eventKey, sum *summary) {
+			for _, a := range []struct {
+				attr  attr
+				value []byte
+			}{{attrEventName, sum.eventName}, {attrErrorCode, sum.errorCode}} {
+				if len(a.value) == 0 {
+					continue
+				}
+				old := appendIndexPrefix(nil, a.attr, dayOf(k.eventTime), string(a.value), k.account)
+				old = append(appendTime(old, k.eventTime), k.eventID...)
+				if err := b.Set(old, []byte(k.region), nil); err != nil {
+					t.Fatal(err)
+				}
+				n++
 			}
-			old := appendIndexPrefix(nil, a.attr, dayOf(k.eventTime), string(a.value), k.account)
-			old = append(appendTime(old, k.eventTime), k.eventID...)
-			if err := b.Set(old, []byte(k.region), nil); err != nil {
-				t.Fatal(err)
-			}
-			n++
+		})
+		if n < 120 {
+			t.Fatalf("wrote %d index entries of layout 3, want at least 120", n)
 		}
 	})
-	if n < 120 {
-		t.Fatalf("wrote %d index entries of layout 3, want at least 120", n)
-	}
-	commitAsLayout(t, b, 3)
-	checkUpgrade(t, db, dir, want, ents)
 }
 
 // TestOpenUpgradesLayout4 turns a DB into one of key layout 4 (eventID index
 // entries keyed by eventID, one per event, the region and eventTime as
 // value) and checks that Open upgrades it.
 func TestOpenUpgradesLayout4(t *testing.T) {
+	checkUpgradeFrom(t, 4, nil)
+}
+
+// checkUpgradeFrom loads a DB and turns it into one of layout version, from
+// 1 to 4: the eventID index those layouts share, plus what retire does
+// (writing into b, or to the DB itself); then checks that Open upgrades it.
+func checkUpgradeFrom(t *testing.T, version uint64, retire func(db *DB, b *pebble.Batch)) {
+	t.Helper()
 	db, dir, want, ents := loadedDB(t)
 	b := db.pdb.NewBatch()
 	retireEventIDIndex(t, db, b, prefixEventID)
-	commitAsLayout(t, b, 4)
+	if retire != nil {
+		retire(db, b)
+	}
+	if err := errors.Join(b.Set(layoutVersionKey, appendUint64(nil, version), nil), b.Commit(pebble.NoSync)); err != nil {
+		t.Fatal(err)
+	}
 	checkUpgrade(t, db, dir, want, ents)
 }
 
@@ -245,14 +247,6 @@ func retireRecords(t *testing.T, db *DB, n int) {
 	}
 	if moved != n {
 		t.Fatalf("retired %d records, want %d", moved, n)
-	}
-}
-
-// commitAsLayout records layout version in b and commits b.
-func commitAsLayout(t *testing.T, b *pebble.Batch, version uint64) {
-	t.Helper()
-	if err := errors.Join(b.Set(layoutVersionKey, appendUint64(nil, version), nil), b.Commit(pebble.NoSync)); err != nil {
-		t.Fatal(err)
 	}
 }
 
