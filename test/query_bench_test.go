@@ -94,7 +94,7 @@ func BenchmarkQueries(b *testing.B) {
 
 	c := NewCluster(b, 3, WithConfig(productionCache))
 	b.Logf("loading %d events", n)
-	benchIngest(b, c, events, 6)
+	benchIngest(b, c, events, 6).report(b, "load-")
 	events = nil
 
 	qc := cairnv1.NewQueryServiceClient(c.Conn(0))
