@@ -54,8 +54,10 @@ func ValidateEvent(e *cairnv1.Event) error {
 // after it returns.
 //
 // ApplyIngest is deterministic: the same events applied to the same prior
-// state write the same bytes and return the same statuses on every replica.
-// It reads no clock and no randomness, and no map order reaches its output.
+// state leave the same keys and values and return the same statuses on every
+// replica. It reads no clock and no randomness, and no map order reaches its
+// output. (A replica may write an eventName index entry that it already
+// stores, where another knew it stored and did not: see knownCalls.)
 //
 // Errors, after which nothing was written (not even the applied index):
 //   - ErrStaleIndex: index <= AppliedIndex(). The FSM must skip such entries.
@@ -90,6 +92,7 @@ func (db *DB) ApplyIngest(index uint64, events []*cairnv1.Event) ([]cairnv1.Even
 		if !committed { // a failed batch is not reused
 			db.dropApplyBatch()
 			db.counts.abort()
+			db.calls.abort()
 		}
 	}()
 	db.seenDays.pending = db.seenDays.pending[:0] // nothing of a failed batch
@@ -124,6 +127,12 @@ func (db *DB) ApplyIngest(index uint64, events []*cairnv1.Event) ([]cairnv1.Even
 		}
 		w.set(idKey, nil)
 		value = writeIndexes(w, value, sumKey, e)
+		if indexable(e.EventName) {
+			key = appendCallKey(key[:0], dayOf(e.EventTimeUnixNano), e.EventName, e.Account, e.EventSource)
+			if db.calls.add(key) {
+				w.set(key, nil)
+			}
+		}
 		db.counts.addEvent(e)
 		statuses[i] = cairnv1.EventStatus_EVENT_STATUS_STORED
 		stored++
@@ -153,6 +162,7 @@ func (db *DB) ApplyIngest(index uint64, events []*cairnv1.Event) ([]cairnv1.Even
 	}
 	db.seenDays.commit()
 	db.counts.commit()
+	db.calls.commit()
 	return statuses, nil
 }
 

@@ -13,10 +13,10 @@ import (
 
 // dayPrefixes are the keyspaces whose keys begin with their day: everything
 // stored for an event. A retention cut deletes from all of them.
-var dayPrefixes = []byte{prefixSummary, prefixRecord, prefixEventID, prefixIndex + byte(attrEventName), prefixIndex + byte(attrErrorCode), prefixCounts}
+var dayPrefixes = []byte{prefixSummary, prefixRecord, prefixEventID, prefixCalls, prefixIndex + byte(attrErrorCode), prefixCounts}
 
 // dayAccountPrefixes are the dayPrefixes whose keys begin day | account 0x00:
-// all but the eventID and lookup indexes.
+// all but the eventID, eventName and lookup indexes.
 var dayAccountPrefixes = []byte{prefixSummary, prefixRecord, prefixCounts}
 
 // CutStats count what a retention cut deleted.
@@ -76,6 +76,7 @@ func (db *DB) ApplyCut(index uint64, r *Retention) (CutStats, error) {
 		// know of.
 		db.seenDays.forget()
 		db.counts.forget()
+		db.calls.forget()
 		db.compactDaysAsync(first, last)
 	}
 	return stats, nil
@@ -177,10 +178,12 @@ func (c *cutter) wholeDay(day int32) error {
 func (c *cutter) wholeAccountDay(day int32, account string) error {
 	lower := appendString(appendDay([]byte{prefixSummary}, day), account)
 	var g indexGroup // every event goes, so every entry
+	var calls callGroup
 	n, err := c.walkKeys(lower, nextAccountKey(prefixSummary, day, account), func(k *eventKeyBytes, s *summary) error {
+		calls.add(s, true)
 		return g.add(c, k, s, true)
 	})
-	if err := errors.Join(err, g.flush(c)); err != nil {
+	if err := errors.Join(err, g.flush(c), calls.flush(c, day, account)); err != nil {
 		return err
 	}
 	for _, p := range dayAccountPrefixes {
@@ -285,6 +288,7 @@ func (c *cutter) someOfDay(day int32, account string) error {
 		return err
 	}
 	var g indexGroup
+	var calls callGroup
 	for valid := iter.First(); valid; valid = iter.Next() {
 		k, err := splitEventKey(iter.Key())
 		if err != nil {
@@ -299,6 +303,7 @@ func (c *cutter) someOfDay(day int32, account string) error {
 			return errors.Join(err, iter.Close())
 		}
 		expired := c.r.Expired(account, string(s.category), k.eventTime)
+		calls.add(&s, expired)
 		if err := g.add(c, &k, &s, expired); err != nil {
 			return errors.Join(err, iter.Close())
 		}
@@ -309,7 +314,45 @@ func (c *cutter) someOfDay(day int32, account string) error {
 			return errors.Join(err, iter.Close())
 		}
 	}
-	return errors.Join(iter.Error(), iter.Close(), g.flush(c))
+	return errors.Join(iter.Error(), iter.Close(), g.flush(c), calls.flush(c, day, account))
+}
+
+// callGroup collects, for a cut of one account's day, its API calls and
+// whether the cut keeps an event of each: the eventName index entry of a
+// call goes only with its last event.
+type callGroup struct {
+	kept map[apiCall]bool // account unset; true: an event stays
+}
+
+// add notes an event with summary s, which the cut deletes (gone) or keeps.
+func (g *callGroup) add(s *summary, gone bool) {
+	if !indexable(s.eventName) {
+		return // no entry
+	}
+	if g.kept == nil {
+		g.kept = make(map[apiCall]bool)
+	}
+	call := apiCall{source: string(s.eventSource), name: string(s.eventName)}
+	g.kept[call] = g.kept[call] || !gone
+}
+
+// flush deletes the entries of account's calls on day that no kept event
+// needs, in key order.
+func (g *callGroup) flush(c *cutter, day int32, account string) error {
+	var gone [][]byte
+	for call, kept := range g.kept {
+		if !kept {
+			gone = append(gone, appendCallKey(nil, day, call.name, account, call.source))
+		}
+	}
+	slices.SortFunc(gone, bytes.Compare)
+	for _, key := range gone {
+		if err := c.b.Delete(key, nil); err != nil {
+			return err
+		}
+	}
+	clear(g.kept)
+	return nil
 }
 
 // deleteEvent deletes one event's summary (at sumKey) and record; its

@@ -178,8 +178,8 @@ func TestApplyCut(t *testing.T) {
 	}
 	// Nothing is left of a deleted event: no summary, eventID or index entry.
 	for _, db := range dbs {
-		if n := countKeys(t, db); n.summaries != len(want) || n.ids != len(want) || n.errorIndex != countErrors(want, byID) || n.nameIndex != countNamed(want, byID) {
-			t.Fatalf("after the cut: %+v; want %d summaries and ids, %d errorCode and %d eventName entries", n, len(want), countErrors(want, byID), countNamed(want, byID))
+		if n := countKeys(t, db); n.summaries != len(want) || n.ids != len(want) || n.errorIndex != countErrors(want, byID) || n.nameIndex != countCalls(want, byID) {
+			t.Fatalf("after the cut: %+v; want %d summaries and ids, %d errorCode and %d eventName entries", n, len(want), countErrors(want, byID), countCalls(want, byID))
 		}
 	}
 	// A second cut with the same rules deletes nothing.
@@ -230,8 +230,8 @@ func TestApplyCutWholeDays(t *testing.T) {
 	if st.Events != uint64(len(events)-len(want)) || st.Ranges < 85 || st.Ranges > 92 {
 		t.Fatalf("cut stats %+v; want %d events in 85–92 ranges", st, len(events)-len(want))
 	}
-	if n := countKeys(t, db); n.summaries != len(want) || n.ids != len(want) || n.errorIndex != countErrors(want, byID) || n.nameIndex != countNamed(want, byID) {
-		t.Fatalf("after the cut: %+v; want %d summaries and ids, %d errorCode and %d eventName entries", n, len(want), countErrors(want, byID), countNamed(want, byID))
+	if n := countKeys(t, db); n.summaries != len(want) || n.ids != len(want) || n.errorIndex != countErrors(want, byID) || n.nameIndex != countCalls(want, byID) {
+		t.Fatalf("after the cut: %+v; want %d summaries and ids, %d errorCode and %d eventName entries", n, len(want), countErrors(want, byID), countCalls(want, byID))
 	}
 }
 
@@ -244,7 +244,7 @@ func countKeys(t *testing.T, db *DB) keyCounts {
 		prefix byte
 		n      *int
 	}{{prefixSummary, &n.summaries}, {prefixEventID, &n.ids}, {prefixIndex + byte(attrErrorCode), &n.errorIndex},
-		{prefixIndex + byte(attrEventName), &n.nameIndex}} {
+		{prefixCalls, &n.nameIndex}} {
 		iter, err := db.pdb.NewIter(nil)
 		if err != nil {
 			t.Fatal(err)
@@ -259,23 +259,34 @@ func countKeys(t *testing.T, db *DB) keyCounts {
 	return n
 }
 
-// countErrors and countNamed count the lookup index entries the events of
-// keys need: one per (account, region, eventTime, value) of those with an
-// errorCode and with an eventName.
+// countErrors and countCalls count the index entries the events of keys
+// need: one errorCode entry per (account, region, eventTime, value) of those
+// with an errorCode, one eventName entry per (day, eventName, account,
+// eventSource).
 func countErrors(keys []string, byID map[string]*cairnv1.Event) int {
-	return countWith(keys, byID, func(e *cairnv1.Event) string { return e.ErrorCode })
+	return countWith(keys, byID, func(e *cairnv1.Event) string {
+		if e.ErrorCode == "" {
+			return ""
+		}
+		return fmt.Sprint(e.Account, e.Region, e.EventTimeUnixNano, e.ErrorCode)
+	})
 }
 
-func countNamed(keys []string, byID map[string]*cairnv1.Event) int {
-	return countWith(keys, byID, func(e *cairnv1.Event) string { return e.EventName })
+func countCalls(keys []string, byID map[string]*cairnv1.Event) int {
+	return countWith(keys, byID, func(e *cairnv1.Event) string {
+		if e.EventName == "" {
+			return ""
+		}
+		return fmt.Sprint(dayOf(e.EventTimeUnixNano), e.EventName, e.Account, e.EventSource)
+	})
 }
 
-func countWith(keys []string, byID map[string]*cairnv1.Event, field func(*cairnv1.Event) string) int {
+// countWith counts the distinct non-empty entry(e) of the events of keys.
+func countWith(keys []string, byID map[string]*cairnv1.Event, entry func(*cairnv1.Event) string) int {
 	entries := map[string]bool{}
 	for _, k := range keys {
-		e := byID[k]
-		if v := field(e); v != "" {
-			entries[fmt.Sprint(e.Account, e.Region, e.EventTimeUnixNano, v)] = true
+		if v := entry(byID[k]); v != "" {
+			entries[v] = true
 		}
 	}
 	return len(entries)
@@ -300,8 +311,8 @@ func TestApplyCutKeepsSharedIndexEntries(t *testing.T) {
 	}
 	db := mustOpen(t, t.TempDir(), Options{})
 	mustApply(t, db, 1, events...)
-	if n := countKeys(t, db); n.nameIndex != 3 || n.errorIndex != 2 {
-		t.Fatalf("before the cut: %+v; want 3 eventName and 2 errorCode entries", n)
+	if n := countKeys(t, db); n.nameIndex != 2 || n.errorIndex != 2 {
+		t.Fatalf("before the cut: %+v; want 2 eventName and 2 errorCode entries", n)
 	}
 	// Account B's Data goes after 7 days.
 	r := NewRetention(retentionRules(), now.UnixNano())

@@ -54,10 +54,11 @@ type DB struct {
 	accountsSorted []string            // a sorted copy, nil when stale
 
 	logger *slog.Logger
-	// seenDays and counts spare ApplyIngest reads; both are used only under
+	// seenDays, counts and calls spare ApplyIngest reads and writes; all are used only under
 	// applyMu, as are writes and batch, which ApplyIngest reuses.
 	seenDays seenDays
 	counts   countCache
+	calls    knownCalls
 	writes   sortedWrites
 	batch    *pebble.Batch
 	// compacting is set while a compaction after a retention cut runs.

@@ -62,7 +62,23 @@ package storage
 //	     account, so a lookup by eventID alone is one seek per day, not
 //	     one per account and day. A retention cut deletes an entry only
 //	     when it deletes every event it stands for (cut.go).
-//	0x30–0x38 lookup indexes, one keyspace per attribute:
+//	0x30 eventName index: the API calls of each day, by eventName.
+//	     0x30 | day | eventName 0x00 | account 0x00 | eventSource
+//	                                                          → (empty)
+//	     One entry per (day, eventName, account, eventSource) with stored
+//	     events, not per event: the events it stands for are the records
+//	     of one range of the record keyspace, day | account 0x00 |
+//	     eventSource | eventName (appendRecordCallPrefix). The eventName
+//	     comes first, so the calls of every account with one name on one
+//	     day are one range. An account repeats its API calls all day: the
+//	     cluster ingest benchmark's 500,000 events make 17,907 entries.
+//	     ApplyIngest writes an entry unless it knows it is stored (see
+//	     calls.go); a retention cut deletes it with the last event it
+//	     stands for. An eventName that is empty or holds 0x00 has no entry
+//	     (lookups on it scan the summaries). Layouts 1 to 5 kept one entry
+//	     per event there, keyed like the lookup indexes below; Open
+//	     rebuilds it.
+//	0x31–0x38 lookup indexes, one keyspace per attribute:
 //	     0x3n | day | value 0x00 | account 0x00 | eventTime uint64 | region
 //	                                                          → (empty)
 //	     An entry stands for the events of (value, account, eventTime,
@@ -75,14 +91,16 @@ package storage
 //	     The value comes before the account, so the events of every account
 //	     with one value on one day are one range. Within one (day, value,
 //	     account), entries are in eventTime order, so a reverse scan yields an
-//	     account's matching events newest first. Only
-//	     0x30 EventName (one entry per event) and 0x37 ErrorCode (one entry per
-//	     event with an errorCode, about 3% of them) are written. An entry for
-//	     every event and attribute (also 0x31 EventSource, 0x32 Username, 0x33
-//	     AccessKeyId, 0x34 ResourceName, 0x35 ResourceType, 0x36 ReadOnly,
-//	     0x38 SourceIPAddress) was measured: it doubled the apply CPU (50 →
-//	     112 µs/event) and the disk (235 → 439 B/event), so those prefixes
-//	     stay reserved and lookups on them scan the summaries.
+//	     account's matching events newest first. Only 0x37 ErrorCode (one
+//	     entry per event with an errorCode, about 3% of them) is written.
+//	     An entry for every event and attribute (also 0x31 EventSource, 0x32
+//	     Username, 0x33 AccessKeyId, 0x34 ResourceName, 0x35 ResourceType,
+//	     0x36 ReadOnly, 0x38 SourceIPAddress, and the eventName index) was
+//	     measured: it doubled the apply CPU (50 → 112 µs/event) and the disk
+//	     (235 → 439 B/event), so those prefixes stay reserved and lookups on
+//	     them scan the summaries. The eventName index of layouts 1 to 5, one
+//	     entry per event like these, cost every replica a fourth memtable
+//	     insert per event and 10.7 B per event on disk.
 //	0x40 counts: how many stored events of an account's day share some
 //	     attributes, so that queries that only count by those attributes
 //	     read one entry per group instead of one summary per event.
@@ -130,6 +148,7 @@ const (
 	prefixRetiredRecord  byte = 0x10
 	prefixRetiredEventID byte = 0x20
 	prefixIndex          byte = 0x30 // + Attr
+	prefixCalls          byte = prefixIndex + byte(attrEventName)
 	prefixCounts         byte = 0x40
 	prefixEnd            byte = 0xff // reserved, never written
 )
@@ -208,14 +227,21 @@ func appendSummaryPrefix[T string | []byte](dst []byte, account, region T, event
 // eventName | region 0x00 | eventTime | eventID, the strings in the middle as
 // uvarint length | bytes.
 func appendRecordKey[T string | []byte](dst []byte, account, source, name, region T, eventTime int64, eventID T) []byte {
-	dst = append(dst, prefixRecord)
-	dst = appendDay(dst, dayOf(eventTime))
-	dst = appendString(dst, account)
-	dst = appendLenString(dst, source)
-	dst = appendLenString(dst, name)
+	dst = appendRecordCallPrefix(dst, dayOf(eventTime), account, source, name)
 	dst = appendString(dst, region)
 	dst = appendTime(dst, eventTime)
 	return append(dst, eventID...)
+}
+
+// appendRecordCallPrefix appends 0x12 | day | account 0x00 | eventSource |
+// eventName: the prefix of the records of one API call of one account on
+// one day.
+func appendRecordCallPrefix[T string | []byte](dst []byte, day int32, account, source, name T) []byte {
+	dst = append(dst, prefixRecord)
+	dst = appendDay(dst, day)
+	dst = appendString(dst, account)
+	dst = appendLenString(dst, source)
+	return appendLenString(dst, name)
 }
 
 // parseEventKey parses a whole summary key.
@@ -360,11 +386,11 @@ func parseEventTail(src []byte, day int32) (account []byte, eventTime int64, reg
 }
 
 // attr names a lookup index; its keyspace is prefixIndex+attr. Only the
-// eventName and errorCode indexes are written (see the layout above).
+// errorCode index is written (see the layout above).
 type attr byte
 
 const (
-	attrEventName attr = 0x0
+	attrEventName attr = 0x0 // the eventName index of layouts 1 to 5; prefixCalls since
 	attrErrorCode attr = 0x7
 )
 
@@ -375,7 +401,6 @@ var indexedAttrs = [...]struct {
 	ofEvent   func(*cairnv1.Event) string
 	ofSummary func(*summary) []byte
 }{
-	{attrEventName, (*cairnv1.Event).GetEventName, func(s *summary) []byte { return s.eventName }},
 	{attrErrorCode, (*cairnv1.Event).GetErrorCode, func(s *summary) []byte { return s.errorCode }},
 }
 
@@ -430,7 +455,7 @@ type indexKeyBytes struct {
 // splitIndexKey parses a whole key built by appendIndexKey without copying.
 func splitIndexKey(src []byte) (indexKeyBytes, error) {
 	var k indexKeyBytes
-	if len(src) < 1 || (src[0] != prefixIndex+byte(attrErrorCode) && src[0] != prefixIndex+byte(attrEventName)) {
+	if len(src) < 1 || src[0] != prefixIndex+byte(attrErrorCode) {
 		return k, fmt.Errorf("cannot parse index key %q: %w", src, errBadKey)
 	}
 	day, rest, err := parseDay(src[1:])
@@ -444,6 +469,48 @@ func splitIndexKey(src []byte) (indexKeyBytes, error) {
 	if err != nil {
 		return k, fmt.Errorf("cannot parse index key %q: %w", src, err)
 	}
+	return k, nil
+}
+
+// appendCallKey appends the eventName index key 0x30 | day | eventName 0x00 |
+// account 0x00 | eventSource. name must be indexable.
+func appendCallKey[T string | []byte](dst []byte, day int32, name, account, source T) []byte {
+	dst = appendString(appendCallNamePrefix(dst, day, name), account)
+	return append(dst, source...)
+}
+
+// appendCallNamePrefix appends 0x30 | day | eventName 0x00: the prefix of
+// the entries of every account for one eventName on one day.
+func appendCallNamePrefix[T string | []byte](dst []byte, day int32, name T) []byte {
+	dst = append(dst, prefixCalls)
+	dst = appendDay(dst, day)
+	return appendString(dst, name)
+}
+
+// callKey is an eventName index key split into fields that alias the key.
+type callKey struct {
+	day                   int32
+	name, account, source []byte
+}
+
+// splitCallKey parses a whole key built by appendCallKey without copying.
+func splitCallKey(src []byte) (callKey, error) {
+	var k callKey
+	if len(src) < 1 || src[0] != prefixCalls {
+		return k, fmt.Errorf("cannot parse eventName index key %q: %w", src, errBadKey)
+	}
+	day, rest, err := parseDay(src[1:])
+	if err == nil {
+		k.day = day
+		k.name, rest, err = parseBytes(rest)
+	}
+	if err == nil {
+		k.account, rest, err = parseBytes(rest)
+	}
+	if err != nil {
+		return k, fmt.Errorf("cannot parse eventName index key %q: %w", src, err)
+	}
+	k.source = rest
 	return k, nil
 }
 

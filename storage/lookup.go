@@ -83,9 +83,10 @@ type LookupStats struct {
 //
 // Access paths: an EventId filter probes the eventID index of every account
 // and day in range; otherwise an ErrorCode filter walks that index; otherwise
-// the summaries of the accounts and days in range are scanned. Days are taken
-// newest first, and the lookup stops after the first day that completes a
-// page.
+// an EventName filter reads the records of the API calls with that name,
+// which the eventName index lists (see calls.go); otherwise the summaries of
+// the accounts and days in range are scanned. Days are taken newest first, and the lookup stops after the first
+// day that completes a page.
 func (db *DB) Lookup(q LookupQuery) ([]Found, LookupStats, error) {
 	var stats LookupStats
 	if q.Limit <= 0 {
@@ -153,10 +154,11 @@ type lookup struct {
 	stats *LookupStats
 	top   topFound // the best q.Limit candidates so far
 
-	// sums reads the summaries that index entries stand for, opened on
-	// first use; prefix is scratch for it.
-	sums   *pebble.Iterator
-	prefix []byte
+	// sums reads the summaries that index entries and records stand for,
+	// recs the records of API calls; each is opened on first use. prefix
+	// is scratch for sums.
+	sums, recs *pebble.Iterator
+	prefix     []byte
 }
 
 func (l *lookup) filter(attr cairnv1.LookupAttribute) (string, bool) {
@@ -179,7 +181,7 @@ func (l *lookup) day(day int32) error {
 		return l.byIndex(day, attrErrorCode, code)
 	}
 	if name, ok := l.filter(cairnv1.LookupAttribute_LOOKUP_ATTRIBUTE_EVENT_NAME); ok && indexable(name) {
-		return l.byIndex(day, attrEventName, name)
+		return l.byName(day, name)
 	}
 	return l.bySummary(day)
 }
@@ -197,17 +199,8 @@ func (l *lookup) accounts() ([]string, error) {
 // check and keeps it if it is among the best so far. sum is its summary.
 func (l *lookup) consider(c Cursor, region string, sum []byte) error {
 	l.stats.Scanned++
-	if c.Time < l.q.From || c.Time >= l.q.To {
+	if !l.candidate(c, region) {
 		return nil
-	}
-	if l.q.After != nil && !l.q.After.Before(c) {
-		return nil
-	}
-	if l.q.Regions != nil && !slices.Contains(l.q.Regions, region) {
-		return nil
-	}
-	if len(l.top) >= l.q.Limit && !c.Before(l.top[0].Cursor) {
-		return nil // not better than the worst kept
 	}
 	s, err := parseSummary(sum)
 	if err != nil {
@@ -224,6 +217,20 @@ func (l *lookup) consider(c Cursor, region string, sum []byte) error {
 		heap.Pop(&l.top)
 	}
 	return nil
+}
+
+// candidate reports whether an event with cursor c in region may be kept,
+// by everything but its summary.
+func (l *lookup) candidate(c Cursor, region string) bool {
+	switch {
+	case c.Time < l.q.From || c.Time >= l.q.To:
+		return false
+	case l.q.After != nil && !l.q.After.Before(c):
+		return false
+	case l.q.Regions != nil && !slices.Contains(l.q.Regions, region):
+		return false
+	}
+	return len(l.top) < l.q.Limit || c.Before(l.top[0].Cursor) // better than the worst kept
 }
 
 // matches reports whether an event passes every filter.
@@ -322,16 +329,25 @@ func (l *lookup) byIndex(day int32, a attr, value string) error {
 	return nil
 }
 
+// summaries returns the iterator over the summary keyspace that the
+// lookup opens on first use.
+func (l *lookup) summaries() (*pebble.Iterator, error) {
+	if l.sums == nil {
+		it, err := l.snap.NewIter(&pebble.IterOptions{LowerBound: summaryKeyspace, UpperBound: keyUpperBound(summaryKeyspace)})
+		if err != nil {
+			return nil, err
+		}
+		l.sums = it
+	}
+	return l.sums, nil
+}
+
 // indexed considers the events the index entry k stands for: the summaries
 // of its account, region and eventTime, which consider matches against the
 // filters.
 func (l *lookup) indexed(k *indexKeyBytes) error {
-	if l.sums == nil {
-		it, err := l.snap.NewIter(&pebble.IterOptions{LowerBound: summaryKeyspace, UpperBound: keyUpperBound(summaryKeyspace)})
-		if err != nil {
-			return err
-		}
-		l.sums = it
+	if _, err := l.summaries(); err != nil {
+		return err
 	}
 	l.prefix = appendSummaryPrefix(l.prefix[:0], k.account, k.region, k.eventTime)
 	for valid := l.sums.SeekGE(l.prefix); valid && bytes.HasPrefix(l.sums.Key(), l.prefix); valid = l.sums.Next() {
@@ -352,6 +368,9 @@ func (l *lookup) close() {
 	if l.sums != nil {
 		l.sums.Close()
 	}
+	if l.recs != nil {
+		l.recs.Close()
+	}
 }
 
 // bySummary scans the summaries of every account in range.
@@ -361,18 +380,78 @@ func (l *lookup) bySummary(day int32) error {
 		return err
 	}
 	for _, account := range accounts {
-		err := l.walkBack(appendString(appendDay([]byte{prefixSummary}, day), account), func(key, value []byte) error {
-			k, err := parseEventKey(key)
-			if err != nil {
-				return err
-			}
-			return l.consider(Cursor{Time: k.eventTime, Account: account, EventID: k.eventID}, k.region, value)
-		})
-		if err != nil {
+		if err := l.accountDay(day, account); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// accountDay scans the summaries of account on day.
+func (l *lookup) accountDay(day int32, account string) error {
+	return l.walkBack(appendString(appendDay([]byte{prefixSummary}, day), account), func(key, value []byte) error {
+		k, err := parseEventKey(key)
+		if err != nil {
+			return err
+		}
+		return l.consider(Cursor{Time: k.eventTime, Account: account, EventID: k.eventID}, k.region, value)
+	})
+}
+
+// byName collects the events of day named name: the records of the API
+// calls with that name, which the eventName index lists (see calls.go).
+func (l *lookup) byName(day int32, name string) error {
+	calls, err := namedCalls(l.snap, day, l.q.Accounts, []string{name})
+	if err != nil {
+		return err
+	}
+	for _, call := range calls {
+		if err := l.call(day, call); err != nil {
+			return err
+		}
+	}
+	if len(calls) == 0 {
+		l.stats.Scanned++ // the seek
+	}
+	return nil
+}
+
+// call considers the events of one API call on day, from the keys of their
+// records and their summaries.
+func (l *lookup) call(day int32, call apiCall) error {
+	sums, err := l.summaries()
+	if err != nil {
+		return err
+	}
+	if l.recs == nil {
+		it, err := l.snap.NewIter(&pebble.IterOptions{LowerBound: recordKeyspace, UpperBound: keyUpperBound(recordKeyspace)})
+		if err != nil {
+			return err
+		}
+		l.recs = it
+	}
+	iter := l.recs
+	prefix := appendRecordCallPrefix(nil, day, call.account, call.source, call.name)
+	for valid := iter.SeekGE(prefix); valid && bytes.HasPrefix(iter.Key(), prefix); valid = iter.Next() {
+		k, _, _, err := splitRecordKey(iter.Key())
+		if err != nil {
+			return err
+		}
+		c, region := Cursor{Time: k.eventTime, Account: call.account, EventID: string(k.eventID)}, string(k.region)
+		if !l.candidate(c, region) {
+			l.stats.Scanned++
+			continue
+		}
+		var sum []byte
+		sum, l.prefix, err = summaryOf(sums, &k, l.prefix)
+		if err == nil {
+			err = l.consider(c, region, sum)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return iter.Error()
 }
 
 // walkBack calls fn with every key under prefix, last first.

@@ -24,9 +24,11 @@ const migrateBatchEntries = 50_000
 //	3: record values without the fields their key holds (record.go).
 //	4: lookup index entries keyed by region instead of eventID, one per
 //	   (value, account, eventTime, region).
-//	5: the layout of keys.go: eventID index entries keyed by a hash of the
-//	   eventID, one per (hash, account, eventTime, region).
-const layoutVersion = 5
+//	5: eventID index entries keyed by a hash of the eventID, one per
+//	   (hash, account, eventTime, region).
+//	6: the layout of keys.go: eventName index entries one per (day,
+//	   eventName, account, eventSource) instead of one per event.
+const layoutVersion = 6
 
 // upgradeLayout brings a DB written by an earlier version to layoutVersion
 // and records it. Every step is deterministic, so the replicas of a shard,
@@ -42,9 +44,9 @@ func upgradeLayout(pdb *pebble.DB, logger *slog.Logger) error {
 	case v > layoutVersion:
 		return fmt.Errorf("the DB has key layout %d, newer than this version of Cairn knows (%d)", v, layoutVersion)
 	}
-	if v < 5 {
+	if v < 6 {
 		if err := rebuildDerived(pdb, logger); err != nil {
-			return fmt.Errorf("cannot build the eventID and lookup indexes and counts: %w", err)
+			return fmt.Errorf("cannot build the eventID, eventName and lookup indexes and counts: %w", err)
 		}
 	}
 	if err := moveRetired(pdb, logger, "records", prefixRetiredRecord, rekeyRecord); err != nil {
@@ -66,8 +68,9 @@ func upgradeLayout(pdb *pebble.DB, logger *slog.Logger) error {
 	return pdb.Flush()
 }
 
-// rebuildDerived writes, from the summaries, the keyspaces layouts 1, 4 and
-// 5 changed or added: the eventID and lookup indexes and the counts, after
+// rebuildDerived writes, from the summaries, the keyspaces layouts 1, 4, 5
+// and 6 changed or added: the eventID, eventName and lookup indexes and the
+// counts, after
 // deleting what was there (the indexes of earlier layouts, or what an
 // interrupted run left).
 func rebuildDerived(pdb *pebble.DB, logger *slog.Logger) error {
@@ -90,6 +93,8 @@ func rebuildDerived(pdb *pebble.DB, logger *slog.Logger) error {
 		key     []byte
 		events  int
 		pending int
+		calls   = map[string]struct{}{} // eventName index entries written on day callsOf
+		callsOf int32                   // the day of calls: summaries come day by day
 	)
 	b = pdb.NewBatch()
 	defer func() { b.Close() }()
@@ -107,6 +112,18 @@ func rebuildDerived(pdb *pebble.DB, logger *slog.Logger) error {
 		for _, ix := range indexedAttrs {
 			if v := ix.ofSummary(&s); err == nil && indexable(v) {
 				key = appendIndexKey(key[:0], indexKey{attr: ix.attr, account: string(k.account), value: string(v), eventTime: k.eventTime, region: string(k.region)})
+				err = b.Set(key, nil, nil)
+				pending++
+			}
+		}
+		if day := dayOf(k.eventTime); day != callsOf {
+			clear(calls)
+			callsOf = day
+		}
+		if err == nil && indexable(s.eventName) {
+			key = appendCallKey(key[:0], callsOf, s.eventName, k.account, s.eventSource)
+			if _, ok := calls[string(key)]; !ok {
+				calls[string(key)] = struct{}{}
 				err = b.Set(key, nil, nil)
 				pending++
 			}

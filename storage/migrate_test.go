@@ -124,14 +124,54 @@ func TestOpenUpgradesLayout4(t *testing.T) {
 	checkUpgradeFrom(t, 4, nil)
 }
 
+// TestOpenUpgradesLayout5 gives a DB the eventName index of layouts 4 and
+// 5, one entry per (eventName, account, eventTime, region), and checks that
+// Open replaces it by that of layout 6.
+func TestOpenUpgradesLayout5(t *testing.T) {
+	db, dir, want, ents := loadedDB(t)
+	b := db.pdb.NewBatch()
+	calls := []byte{prefixCalls}
+	if err := b.DeleteRange(calls, keyUpperBound(calls), nil); err != nil { // before the Sets below
+		t.Fatal(err)
+	}
+	addNameIndex(t, db, b)
+	if err := errors.Join(b.Set(layoutVersionKey, appendUint64(nil, 5), nil), b.Commit(pebble.NoSync)); err != nil {
+		t.Fatal(err)
+	}
+	checkUpgrade(t, db, dir, want, ents)
+}
+
+// addNameIndex writes into b the eventName index that layouts 1 to 5 kept:
+// since layout 4, one entry per (eventName, account, eventTime, region).
+func addNameIndex(t *testing.T, db *DB, b *pebble.Batch) {
+	t.Helper()
+	n := 0
+	eachSummary(t, db, func(k eventKey, sum *summary) {
+		key := appendIndexKey(nil, indexKey{attr: attrEventName, account: k.account, value: string(sum.eventName), eventTime: k.eventTime, region: k.region})
+		if err := b.Set(key, nil, nil); err != nil {
+			t.Fatal(err)
+		}
+		n++
+	})
+	if n != 120 {
+		t.Fatalf("wrote %d eventName index entries, want 120", n)
+	}
+}
+
 // checkUpgradeFrom loads a DB and turns it into one of layout version, from
-// 1 to 4: the eventID index those layouts share, plus what retire does
-// (writing into b, or to the DB itself); then checks that Open upgrades it.
+// 1 to 4: the eventID index and the eventName index those layouts share,
+// plus what retire does (writing into b, or to the DB itself); then checks
+// that Open upgrades it.
 func checkUpgradeFrom(t *testing.T, version uint64, retire func(db *DB, b *pebble.Batch)) {
 	t.Helper()
 	db, dir, want, ents := loadedDB(t)
 	b := db.pdb.NewBatch()
 	retireEventIDIndex(t, db, b, prefixEventID)
+	calls := []byte{prefixCalls}
+	if err := b.DeleteRange(calls, keyUpperBound(calls), nil); err != nil { // before the Sets below
+		t.Fatal(err)
+	}
+	addNameIndex(t, db, b)
 	if retire != nil {
 		retire(db, b)
 	}

@@ -198,7 +198,7 @@ type Fields struct {
 
 // ScanFields is ScanEvents over the summaries: fn gets the Fields of every
 // stored event q selects, by day, account, region and eventTime (or, when
-// q's prefilter names eventNames, by day, eventName, account and eventTime),
+// q's prefilter names eventNames, as scanByName says),
 // and raw, which reads the event's raw bytes (valid only during the call)
 // for when the fields are not enough. Reading summaries instead of records
 // makes a scan several times cheaper.
@@ -236,7 +236,9 @@ type scanCursor struct {
 	rawBuf []byte
 	// summaryLen is the size of the encoded summary.
 	summaryLen int
-	onSum      bool
+	// onSum: the scan walks summaries (else records); withSummary:
+	// summary holds the current event's summary.
+	onSum, withSummary bool
 	// scratch for the keys the cursor builds
 	sumKey, recKey []byte
 
@@ -271,7 +273,7 @@ func (c *scanCursor) retained(r *Retention) (bool, error) {
 		return false, nil
 	}
 	category := c.summary.category
-	if !c.onSum {
+	if !c.withSummary {
 		c.sumKey = appendSummaryKey(c.sumKey[:0], c.key.account, c.key.region, c.key.eventTime, c.key.eventID)
 		v, err := getCopy(c.snap, c.sumKey)
 		if err != nil {
@@ -411,7 +413,7 @@ func (db *DB) scan(q ScanQuery, summaries bool, visit func(*scanCursor) (bool, e
 	}
 	c := &scanCursor{snap: snap, onSum: summaries}
 	if summaries && q.Prefilter != nil && q.Prefilter.EventNames != nil && !slices.ContainsFunc(q.Prefilter.EventNames, func(n string) bool { return !indexable(n) }) {
-		return scanByName(c, lower, upper, q, visit)
+		return scanByName(c, q, visit)
 	}
 	for _, r := range ranges {
 		more, err := scanRange(c, r[0], r[1], q, visit)
@@ -429,6 +431,7 @@ func scanRange(c *scanCursor, lower, upper []byte, q ScanQuery, visit func(*scan
 	}
 	defer iter.Close()
 	c.iter = iter
+	c.withSummary = c.onSum
 	if c.onSum {
 		c.rawLower = append(append(c.rawLower[:0], lower...), upper...)
 		c.rawLower, c.rawUpper = c.rawLower[:len(lower)], c.rawLower[len(lower):]
@@ -469,97 +472,75 @@ func scanRange(c *scanCursor, lower, upper []byte, q ScanQuery, visit func(*scan
 	return true, nil
 }
 
-// scanByName is scanRange over [lower, upper) of the summary keyspace for a
-// query whose prefilter names its eventNames: it walks, day by day, the
-// eventName index ranges of those names and reads only the summaries of
-// their events. Events come in the order of the index: by day, eventName,
-// account, then eventTime.
-func scanByName(c *scanCursor, lower, upper []byte, q ScanQuery, visit func(*scanCursor) (bool, error)) error {
+// scanByName is the scan of a query whose prefilter names its eventNames:
+// day by day, it walks the records of the API calls with those names, which
+// the eventName index lists (see calls.go). Events come by day, eventName,
+// account, eventSource, region and eventTime.
+func scanByName(c *scanCursor, q ScanQuery, visit func(*scanCursor) (bool, error)) error {
 	names := slices.Compact(slices.Sorted(slices.Values(q.Prefilter.EventNames)))
-	var accounts map[string]bool
+	var accounts []string
 	if q.Accounts != nil {
-		accounts = map[string]bool{}
-		for _, a := range q.Accounts {
-			accounts[a] = true
-		}
+		accounts = slices.Compact(slices.Sorted(slices.Values(q.Accounts)))
 	}
 	first, last, err := dayRange(c.snap, q)
 	if err != nil {
 		return err
 	}
-	// The summaries and raw records of the same range, one iterator each
-	// for the whole scan.
-	bounds := func(p byte) *pebble.IterOptions {
-		lo, hi := slices.Clone(lower), slices.Clone(upper)
-		lo[0], hi[0] = p, p
-		if len(upper) == 1 { // the summary keyspace's own bound
-			hi[0] = p + 1
-		}
-		return &pebble.IterOptions{LowerBound: lo, UpperBound: hi}
-	}
-	sums, err := c.snap.NewIter(bounds(prefixSummary))
+	// One iterator over the summaries and one over the records for the
+	// whole scan: a scan may read thousands of short ranges.
+	sums, err := c.snap.NewIter(&pebble.IterOptions{LowerBound: summaryKeyspace, UpperBound: keyUpperBound(summaryKeyspace)})
 	if err != nil {
 		return fmt.Errorf("cannot scan events: %w", err)
 	}
 	defer sums.Close()
-	raws := bounds(prefixRecord)
-	c.rawLower, c.rawUpper = raws.LowerBound, raws.UpperBound
-	defer c.closeRaw()
-	ix := []byte{prefixIndex + byte(attrEventName)}
-	iter, err := c.snap.NewIter(&pebble.IterOptions{LowerBound: ix, UpperBound: keyUpperBound(ix)})
+	recs, err := c.snap.NewIter(&pebble.IterOptions{LowerBound: recordKeyspace, UpperBound: keyUpperBound(recordKeyspace)})
 	if err != nil {
 		return fmt.Errorf("cannot scan events: %w", err)
 	}
-	defer iter.Close()
-
-	var prefix []byte
+	defer recs.Close()
 	for day := first; day <= last; day++ {
-		for _, name := range names {
-			prefix = appendIndexValuePrefix(prefix[:0], attrEventName, day, name)
-			for valid := iter.SeekGE(prefix); valid && bytes.HasPrefix(iter.Key(), prefix); valid = iter.Next() {
-				k, err := splitIndexKey(iter.Key())
-				if err != nil {
-					return fmt.Errorf("cannot scan events: %w", err)
-				}
-				if (accounts != nil && !accounts[string(k.account)]) ||
-					(q.From != 0 && k.eventTime < q.From) || (q.To != 0 && k.eventTime >= q.To) {
-					continue
-				}
-				more, err := scanIndexed(c, sums, &k, name, q, visit)
-				if err != nil || !more {
-					return err
-				}
-			}
-			if err := iter.Error(); err != nil {
-				return fmt.Errorf("cannot scan events: %w", err)
+		calls, err := namedCalls(c.snap, day, accounts, names)
+		if err != nil {
+			return fmt.Errorf("cannot scan events: %w", err)
+		}
+		for _, call := range calls {
+			if more, err := scanCall(c, sums, recs, day, call, q, visit); err != nil || !more {
+				return err
 			}
 		}
 	}
 	return nil
 }
 
-// scanIndexed visits the events the eventName index entry k of name stands
-// for: the summaries of its account, region and eventTime whose eventName is
-// name (an entry is shared by such events, and may outlive them after a
-// retention cut that kept an event of the same second).
-func scanIndexed(c *scanCursor, sums *pebble.Iterator, k *indexKeyBytes, name string, q ScanQuery, visit func(*scanCursor) (bool, error)) (bool, error) {
-	c.sumKey = appendSummaryPrefix(c.sumKey[:0], k.account, k.region, k.eventTime)
-	for valid := sums.SeekGE(c.sumKey); valid && bytes.HasPrefix(sums.Key(), c.sumKey); valid = sums.Next() {
-		var err error
-		if c.key, err = splitEventKey(sums.Key()); err != nil {
+// scanCall visits the events of one API call on day that q admits, walking
+// their records with recs and reading their summaries with sums.
+func scanCall(c *scanCursor, sums, recs *pebble.Iterator, day int32, call apiCall, q ScanQuery, visit func(*scanCursor) (bool, error)) (bool, error) {
+	prefix := appendRecordCallPrefix(nil, day, call.account, call.source, call.name)
+	c.iter, c.onSum, c.withSummary = recs, false, true
+	var err error
+	for valid := recs.SeekGE(prefix); valid && bytes.HasPrefix(recs.Key(), prefix); valid = recs.Next() {
+		if c.key, c.source, c.name, err = splitRecordKey(recs.Key()); err != nil {
 			return false, fmt.Errorf("cannot scan events: %w", err)
 		}
-		if err := c.setSummary(sums); err != nil {
-			return false, err
+		if (q.From != 0 && c.key.eventTime < q.From) || (q.To != 0 && c.key.eventTime >= q.To) {
+			continue
 		}
-		if string(c.summary.eventName) != name || !q.Prefilter.admits(&c.key, &c.summary) {
+		var sum []byte
+		if sum, c.sumKey, err = summaryOf(sums, &c.key, c.sumKey); err != nil {
+			return false, fmt.Errorf("cannot scan events: %w", err)
+		}
+		c.summaryLen = len(sum)
+		if c.summary, err = parseSummary(sum); err != nil {
+			return false, fmt.Errorf("cannot scan events: %w", err)
+		}
+		if !q.Prefilter.admits(&c.key, &c.summary) {
 			continue
 		}
 		if more, err := c.offer(q, visit); err != nil || !more {
 			return false, err
 		}
 	}
-	if err := sums.Error(); err != nil {
+	if err := recs.Error(); err != nil {
 		return false, fmt.Errorf("cannot scan events: %w", err)
 	}
 	return true, nil
