@@ -110,18 +110,17 @@ func (k *knownCalls) forget() {
 	k.pending = k.pending[:0]
 }
 
-// summaryOf returns the summary of the event with key k (the key of its
-// record), read with sums, an iterator over the summary keyspace; key is
-// scratch for the summary key and is returned. The value is valid until sums
-// moves. A record without a summary is corruption.
-func summaryOf(sums *pebble.Iterator, k *eventKeyBytes, key []byte) (value, scratch []byte, err error) {
+// seekSummary positions sums, an iterator over the summary keyspace, at the
+// summary of the event with key k (the key of its record). key is scratch
+// for the summary key and is returned. A record without a summary is
+// corruption.
+func seekSummary(sums *pebble.Iterator, k *eventKeyBytes, key []byte) ([]byte, error) {
 	key = appendSummaryKey(key[:0], k.account, k.region, k.eventTime, k.eventID)
 	if !sums.SeekGE(key) || !bytes.Equal(sums.Key(), key) {
 		if err := sums.Error(); err != nil {
-			return nil, key, err
+			return key, err
 		}
-		return nil, key, fmt.Errorf("record %s/%s has no summary: %w", k.account, k.eventID, errBadKey)
+		return key, fmt.Errorf("record %s/%s has no summary: %w", k.account, k.eventID, errBadKey)
 	}
-	v, err := sums.ValueAndErr()
-	return v, key, err
+	return key, nil
 }

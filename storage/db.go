@@ -54,8 +54,9 @@ type DB struct {
 	accountsSorted []string            // a sorted copy, nil when stale
 
 	logger *slog.Logger
-	// seenDays, counts and calls spare ApplyIngest reads and writes; all are used only under
-	// applyMu, as are writes and batch, which ApplyIngest reuses.
+	// seenDays, counts and calls spare ApplyIngest reads and writes; all
+	// are used only under applyMu, as are writes and batch, which
+	// ApplyIngest reuses.
 	seenDays seenDays
 	counts   countCache
 	calls    knownCalls

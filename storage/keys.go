@@ -390,7 +390,7 @@ func parseEventTail(src []byte, day int32) (account []byte, eventTime int64, reg
 type attr byte
 
 const (
-	attrEventName attr = 0x0 // the eventName index of layouts 1 to 5; prefixCalls since
+	attrEventName attr = 0x0 // layouts 1 to 5; the eventName index is prefixCalls since layout 6
 	attrErrorCode attr = 0x7
 )
 
@@ -487,11 +487,9 @@ func appendCallNamePrefix[T string | []byte](dst []byte, day int32, name T) []by
 	return appendString(dst, name)
 }
 
-// callKey is an eventName index key split into fields that alias the key.
-type callKey struct {
-	day                   int32
-	name, account, source []byte
-}
+// callKey is an eventName index key, without its day, split into fields
+// that alias the key.
+type callKey struct{ name, account, source []byte }
 
 // splitCallKey parses a whole key built by appendCallKey without copying.
 func splitCallKey(src []byte) (callKey, error) {
@@ -499,9 +497,8 @@ func splitCallKey(src []byte) (callKey, error) {
 	if len(src) < 1 || src[0] != prefixCalls {
 		return k, fmt.Errorf("cannot parse eventName index key %q: %w", src, errBadKey)
 	}
-	day, rest, err := parseDay(src[1:])
+	_, rest, err := parseDay(src[1:])
 	if err == nil {
-		k.day = day
 		k.name, rest, err = parseBytes(rest)
 	}
 	if err == nil {

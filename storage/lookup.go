@@ -85,8 +85,8 @@ type LookupStats struct {
 // and day in range; otherwise an ErrorCode filter walks that index; otherwise
 // an EventName filter reads the records of the API calls with that name,
 // which the eventName index lists (see calls.go); otherwise the summaries of
-// the accounts and days in range are scanned. Days are taken newest first, and the lookup stops after the first
-// day that completes a page.
+// the accounts and days in range are scanned. Days are taken newest first,
+// and the lookup stops after the first day that completes a page.
 func (db *DB) Lookup(q LookupQuery) ([]Found, LookupStats, error) {
 	var stats LookupStats
 	if q.Limit <= 0 {
@@ -346,21 +346,22 @@ func (l *lookup) summaries() (*pebble.Iterator, error) {
 // of its account, region and eventTime, which consider matches against the
 // filters.
 func (l *lookup) indexed(k *indexKeyBytes) error {
-	if _, err := l.summaries(); err != nil {
+	sums, err := l.summaries()
+	if err != nil {
 		return err
 	}
 	l.prefix = appendSummaryPrefix(l.prefix[:0], k.account, k.region, k.eventTime)
-	for valid := l.sums.SeekGE(l.prefix); valid && bytes.HasPrefix(l.sums.Key(), l.prefix); valid = l.sums.Next() {
-		sum, err := l.sums.ValueAndErr()
+	for valid := sums.SeekGE(l.prefix); valid && bytes.HasPrefix(sums.Key(), l.prefix); valid = sums.Next() {
+		sum, err := sums.ValueAndErr()
 		if err != nil {
 			return err
 		}
-		c := Cursor{Time: k.eventTime, Account: string(k.account), EventID: string(l.sums.Key()[len(l.prefix):])}
+		c := Cursor{Time: k.eventTime, Account: string(k.account), EventID: string(sums.Key()[len(l.prefix):])}
 		if err := l.consider(c, string(k.region), sum); err != nil {
 			return err
 		}
 	}
-	return l.sums.Error()
+	return sums.Error()
 }
 
 // close closes what the lookup opened.
@@ -380,22 +381,18 @@ func (l *lookup) bySummary(day int32) error {
 		return err
 	}
 	for _, account := range accounts {
-		if err := l.accountDay(day, account); err != nil {
+		err := l.walkBack(appendString(appendDay([]byte{prefixSummary}, day), account), func(key, value []byte) error {
+			k, err := parseEventKey(key)
+			if err != nil {
+				return err
+			}
+			return l.consider(Cursor{Time: k.eventTime, Account: account, EventID: k.eventID}, k.region, value)
+		})
+		if err != nil {
 			return err
 		}
 	}
 	return nil
-}
-
-// accountDay scans the summaries of account on day.
-func (l *lookup) accountDay(day int32, account string) error {
-	return l.walkBack(appendString(appendDay([]byte{prefixSummary}, day), account), func(key, value []byte) error {
-		k, err := parseEventKey(key)
-		if err != nil {
-			return err
-		}
-		return l.consider(Cursor{Time: k.eventTime, Account: account, EventID: k.eventID}, k.region, value)
-	})
 }
 
 // byName collects the events of day named name: the records of the API
@@ -443,7 +440,9 @@ func (l *lookup) call(day int32, call apiCall) error {
 			continue
 		}
 		var sum []byte
-		sum, l.prefix, err = summaryOf(sums, &k, l.prefix)
+		if l.prefix, err = seekSummary(sums, &k, l.prefix); err == nil {
+			sum, err = sums.ValueAndErr()
+		}
 		if err == nil {
 			err = l.consider(c, region, sum)
 		}

@@ -70,9 +70,8 @@ func upgradeLayout(pdb *pebble.DB, logger *slog.Logger) error {
 
 // rebuildDerived writes, from the summaries, the keyspaces layouts 1, 4, 5
 // and 6 changed or added: the eventID, eventName and lookup indexes and the
-// counts, after
-// deleting what was there (the indexes of earlier layouts, or what an
-// interrupted run left).
+// counts, after deleting what was there (the indexes of earlier layouts, or
+// what an interrupted run left).
 func rebuildDerived(pdb *pebble.DB, logger *slog.Logger) error {
 	b := pdb.NewBatch()
 	err := errors.Join(b.DeleteRange([]byte{prefixRetiredEventID}, []byte{prefixEventID + 1}, nil),

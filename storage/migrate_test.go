@@ -130,21 +130,22 @@ func TestOpenUpgradesLayout4(t *testing.T) {
 func TestOpenUpgradesLayout5(t *testing.T) {
 	db, dir, want, ents := loadedDB(t)
 	b := db.pdb.NewBatch()
-	calls := []byte{prefixCalls}
-	if err := b.DeleteRange(calls, keyUpperBound(calls), nil); err != nil { // before the Sets below
-		t.Fatal(err)
-	}
-	addNameIndex(t, db, b)
+	retireNameIndex(t, db, b)
 	if err := errors.Join(b.Set(layoutVersionKey, appendUint64(nil, 5), nil), b.Commit(pebble.NoSync)); err != nil {
 		t.Fatal(err)
 	}
 	checkUpgrade(t, db, dir, want, ents)
 }
 
-// addNameIndex writes into b the eventName index that layouts 1 to 5 kept:
-// since layout 4, one entry per (eventName, account, eventTime, region).
-func addNameIndex(t *testing.T, db *DB, b *pebble.Batch) {
+// retireNameIndex replaces, in b, db's eventName index by that of layouts 4
+// and 5 (1 to 3 had the same, keyed by eventID): one entry per (eventName,
+// account, eventTime, region).
+func retireNameIndex(t *testing.T, db *DB, b *pebble.Batch) {
 	t.Helper()
+	calls := []byte{prefixCalls}
+	if err := b.DeleteRange(calls, keyUpperBound(calls), nil); err != nil { // before the Sets below
+		t.Fatal(err)
+	}
 	n := 0
 	eachSummary(t, db, func(k eventKey, sum *summary) {
 		key := appendIndexKey(nil, indexKey{attr: attrEventName, account: k.account, value: string(sum.eventName), eventTime: k.eventTime, region: k.region})
@@ -167,11 +168,7 @@ func checkUpgradeFrom(t *testing.T, version uint64, retire func(db *DB, b *pebbl
 	db, dir, want, ents := loadedDB(t)
 	b := db.pdb.NewBatch()
 	retireEventIDIndex(t, db, b, prefixEventID)
-	calls := []byte{prefixCalls}
-	if err := b.DeleteRange(calls, keyUpperBound(calls), nil); err != nil { // before the Sets below
-		t.Fatal(err)
-	}
-	addNameIndex(t, db, b)
+	retireNameIndex(t, db, b)
 	if retire != nil {
 		retire(db, b)
 	}

@@ -98,17 +98,18 @@ const (
 	bloomBitsPerKey = 10
 
 	// L0 is compacted once its read amplification (its sublevels) reaches
-	// 8. Events arrive over many days at once, so every flush overlaps
-	// most of the level below, and each L0 compaction rewrites all of that
+	// 8. Events arrive over many days at once, so every flush overlaps most
+	// of the level below, and each L0 compaction rewrites all of that
 	// overlap: waiting for 8 sublevels instead of 4 rewrites it half as
-	// often. On the 3-node ingest benchmark that took 96.9 instead of 107–116
-	// CPU µs per event for 1,500,000 events, and 65–68 instead of 70–74
-	// for 500,000 (docs/benchmarks.md). 16 saved more still but slowed the
-	// queries over a freshly loaded cluster by half (Q5 55–63 against
-	// 35–40 ms); at 8 they stayed within their noise but for Q3 (+20%). The dedup Gets
-	// that the dedup memory cannot answer check up to 8 sublevels, each
-	// behind a Bloom filter of its summary keys. Writes stop only at a
-	// generous count, because a write stall here stalls the Raft FSM.
+	// often. On the 3-node ingest benchmark that took 96.9 instead of
+	// 107–116 CPU µs per event for 1,500,000 events, and 65–68 instead of
+	// 70–74 for 500,000 (docs/benchmarks.md). 16 saved more still but
+	// slowed the queries over a freshly loaded cluster by half (Q5 55–63
+	// against 35–40 ms); at 8 they stayed within their noise but for Q3
+	// (+20%). The dedup Gets that the dedup memory cannot answer check up
+	// to 8 sublevels, each behind a Bloom filter of its summary keys.
+	// Writes stop only at a generous count, because a write stall here
+	// stalls the Raft FSM.
 	l0CompactionThreshold = 8
 	l0StopWritesThreshold = 32
 	memTableStopWrites    = 4

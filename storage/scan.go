@@ -198,8 +198,7 @@ type Fields struct {
 
 // ScanFields is ScanEvents over the summaries: fn gets the Fields of every
 // stored event q selects, by day, account, region and eventTime (or, when
-// q's prefilter names eventNames, as scanByName says),
-// and raw, which reads the event's raw bytes (valid only during the call)
+// q's prefilter names eventNames, as scanByName says), and raw, which reads the event's raw bytes (valid only during the call)
 // for when the fields are not enough. Reading summaries instead of records
 // makes a scan several times cheaper.
 func (db *DB) ScanFields(q ScanQuery, fn func(f *Fields, raw func() ([]byte, error)) (more bool, err error)) (ScanStats, error) {
@@ -525,13 +524,11 @@ func scanCall(c *scanCursor, sums, recs *pebble.Iterator, day int32, call apiCal
 		if (q.From != 0 && c.key.eventTime < q.From) || (q.To != 0 && c.key.eventTime >= q.To) {
 			continue
 		}
-		var sum []byte
-		if sum, c.sumKey, err = summaryOf(sums, &c.key, c.sumKey); err != nil {
+		if c.sumKey, err = seekSummary(sums, &c.key, c.sumKey); err != nil {
 			return false, fmt.Errorf("cannot scan events: %w", err)
 		}
-		c.summaryLen = len(sum)
-		if c.summary, err = parseSummary(sum); err != nil {
-			return false, fmt.Errorf("cannot scan events: %w", err)
+		if err := c.setSummary(sums); err != nil {
+			return false, err
 		}
 		if !q.Prefilter.admits(&c.key, &c.summary) {
 			continue
